@@ -1,0 +1,19 @@
+//! Step 01: set up the project.
+//!
+//! The Rust server serves this step's page, `static/app01/`.
+//!
+//! Run it with `cargo run --example app01` and open the URL it prints:
+//! the page says "My Video Chat".
+
+use std::process::ExitCode;
+
+use videochat::Step;
+
+fn main() -> ExitCode {
+    videochat::run(step())
+}
+
+/// What this step's server offers: only its page folder.
+pub fn step() -> Step {
+    Step::new("app01")
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the tests need and the machine lacks; does nothing (and needs
+# no network) when everything is already there.
+#   Chromium + chromedriver   Debian packages chromium, chromium-driver
+#   coturn (turnserver)       Debian package coturn: a real STUN/TURN server for the ICE tests
+#   mdBook                    from crates.io, pinned, built once into ~/.cargo/bin
+set -euo pipefail
+
+MDBOOK_VERSION=0.5.4
+
+missing_packages=()
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+  || [ -n "${CHROMIUM:-}" ] || missing_packages+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || [ -n "${CHROMEDRIVER:-}" ] || missing_packages+=(chromium-driver)
+command -v turnserver >/dev/null 2>&1 || missing_packages+=(coturn)
+
+if [ ${#missing_packages[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing_packages[*]}"
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo=""
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+  else
+    echo "error: need root (or sudo) to install ${missing_packages[*]}" >&2
+    exit 1
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
+fi
+
+if ! mdbook --version 2>/dev/null | grep -q "v${MDBOOK_VERSION}"; then
+  echo "installing mdbook ${MDBOOK_VERSION} (about a minute, once)"
+  # Only the search feature: the book is built, never served, by the checks.
+  cargo install mdbook --version "${MDBOOK_VERSION}" --locked --no-default-features --features search --quiet
+fi

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every check of the project, as CI runs it: `bash scripts/test.sh`.
+# Installs what is missing first (see scripts/install-deps.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo test (unit, protocol and browser tests)"
+cargo test
+echo "== mdbook build docs"
+mdbook build docs

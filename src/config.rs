@@ -1,0 +1,232 @@
+//! Settings an operator chooses: where to listen and where the pages are.
+//!
+//! Every setting can come from a command-line flag or an environment variable;
+//! the flag wins. `cargo run --example app01 -- --port 9000` and
+//! `PORT=9000 cargo run --example app01` do the same thing.
+//!
+//! The parser is deliberately tiny (no argument-parsing crate) so a learner can
+//! read all of it; [`SETTINGS`] is the single list of what exists, and `--help`
+//! is printed from it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where the examples listen unless told otherwise. Loopback only: browsers treat
+/// `http://127.0.0.1` and `http://localhost` as secure contexts, so the camera
+/// works without TLS, and nothing on the network can reach a learner's laptop.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+/// The port the tutorial's text and screenshots use.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// One operator setting: its flag, its environment variable, and what it does.
+pub struct Setting {
+    pub flag: &'static str,
+    pub env: &'static str,
+    pub help: &'static str,
+}
+
+/// Every setting there is. A flag or variable not named here does not exist.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        flag: "host",
+        env: "HOST",
+        help: "address to listen on (default 127.0.0.1; 0.0.0.0 listens on every interface)",
+    },
+    Setting {
+        flag: "port",
+        env: "PORT",
+        help: "TCP port to listen on (default 8080; 0 picks a free one)",
+    },
+    Setting {
+        flag: "static-root",
+        env: "STATIC_ROOT",
+        help: "folder holding the steps' page folders app01/ ... app17/ (default: the crate's static/)",
+    },
+];
+
+/// The settings after parsing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    /// The folder that holds `app01/`, `app02/`, ...; each example serves its own.
+    pub static_root: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: DEFAULT_HOST.to_string(),
+            port: DEFAULT_PORT,
+            // Found from the crate root, not the working directory, so
+            // `cargo run --example appNN` works from any folder of the checkout.
+            static_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
+        }
+    }
+}
+
+/// Why the settings could not be read: one line, meant for a person.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// `--help` was asked for: not an error, but the program should print help and stop.
+    HelpRequested,
+    Invalid(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::HelpRequested => f.write_str("help requested"),
+            ConfigError::Invalid(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the real command line and environment.
+    pub fn from_env_and_args() -> Result<Config, ConfigError> {
+        Config::parse(std::env::args().skip(1), |name| std::env::var(name).ok())
+    }
+
+    /// Reads `args` (without the program name) and looks variables up with `env`.
+    /// Kept separate from the process's real environment so it can be unit tested.
+    pub fn parse(
+        args: impl IntoIterator<Item = String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let flags = parse_flags(args)?;
+        // A flag wins over the variable of the same setting.
+        let value = |flag: &str| -> Option<String> {
+            let setting = SETTINGS.iter().find(|s| s.flag == flag)?;
+            flags.get(flag).cloned().or_else(|| env(setting.env))
+        };
+
+        let mut config = Config::default();
+        if let Some(host) = value("host") {
+            let host = host.trim();
+            if host.is_empty() {
+                return Err(ConfigError::Invalid("HOST/--host is empty".into()));
+            }
+            config.host = host.to_string();
+        }
+        if let Some(port) = value("port") {
+            config.port = port.trim().parse().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "PORT/--port must be a number from 0 to 65535, not {port:?}"
+                ))
+            })?;
+        }
+        if let Some(root) = value("static-root") {
+            config.static_root = PathBuf::from(root);
+        }
+        Ok(config)
+    }
+
+    /// The text `--help` prints.
+    pub fn help(program: &str) -> String {
+        let mut text = format!(
+            "Usage: {program} [--flag value]...\n\nSettings (flag, or environment variable):\n"
+        );
+        for s in SETTINGS {
+            text.push_str(&format!("  --{:<14} {:<13} {}\n", s.flag, s.env, s.help));
+        }
+        text.push_str("\nRUST_LOG sets the log level (default: info).\n");
+        text
+    }
+}
+
+/// Turns `--name value` and `--name=value` into a map, refusing unknown names.
+fn parse_flags(
+    args: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, String>, ConfigError> {
+    let mut flags = HashMap::new();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            return Err(ConfigError::HelpRequested);
+        }
+        let Some(body) = arg.strip_prefix("--") else {
+            return Err(ConfigError::Invalid(format!(
+                "unexpected argument {arg:?} (settings look like --port 8080; see --help)"
+            )));
+        };
+        let (name, value) = match body.split_once('=') {
+            Some((name, value)) => (name.to_string(), value.to_string()),
+            None => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| ConfigError::Invalid(format!("--{body} needs a value")))?;
+                (body.to_string(), value)
+            }
+        };
+        if !SETTINGS.iter().any(|s| s.flag == name) {
+            return Err(ConfigError::Invalid(format!(
+                "unknown setting --{name} (see --help for the list)"
+            )));
+        }
+        flags.insert(name, value);
+    }
+    Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::parse(args.iter().map(|a| a.to_string()), |name| {
+            env.get(name).cloned()
+        })
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_8080() {
+        let config = parse(&[], &[]).unwrap();
+        assert_eq!(config.host, "127.0.0.1");
+        assert_eq!(config.port, 8080);
+        assert!(config.static_root.ends_with("static"));
+    }
+
+    #[test]
+    fn flag_beats_environment() {
+        let config = parse(&["--port", "9001"], &[("PORT", "9000")]).unwrap();
+        assert_eq!(config.port, 9001);
+        let config = parse(&["--port=9002"], &[("PORT", "9000")]).unwrap();
+        assert_eq!(config.port, 9002);
+        let config = parse(&[], &[("PORT", "9000"), ("HOST", "0.0.0.0")]).unwrap();
+        assert_eq!((config.host.as_str(), config.port), ("0.0.0.0", 9000));
+    }
+
+    #[test]
+    fn bad_port_is_one_readable_line() {
+        let err = parse(&["--port", "eighty"], &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("PORT/--port") && err.contains("eighty"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
+        assert!(parse(&[], &[("PORT", "70000")]).is_err());
+    }
+
+    #[test]
+    fn unknown_and_incomplete_flags_are_refused() {
+        assert!(
+            matches!(parse(&["--prot", "1"], &[]), Err(ConfigError::Invalid(m)) if m.contains("--prot"))
+        );
+        assert!(
+            matches!(parse(&["--port"], &[]), Err(ConfigError::Invalid(m)) if m.contains("needs a value"))
+        );
+        assert!(matches!(
+            parse(&["8080"], &[]),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert_eq!(parse(&["--help"], &[]), Err(ConfigError::HelpRequested));
+    }
+}

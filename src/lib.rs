@@ -1,0 +1,24 @@
+//! # videochat: a WebRTC video chat in seventeen steps
+//!
+//! Each step is a complete app: an example (`examples/appNN.rs`) that starts
+//! this library's server, and a page folder (`static/appNN/`) with plain
+//! JavaScript. Run one with `cargo run --example app02` and open the URL it
+//! prints. The tutorial text is the book in `docs/`.
+//!
+//! ## Layout
+//!
+//! | module | job | introduced by |
+//! |---|---|---|
+//! | [`config`] | operator settings from flags and environment (`HOST`, `PORT`, `STATIC_ROOT`) | step 01 |
+//! | [`server`] | the HTTP server: a step's page folder, logging, graceful stop | step 01 |
+//! | [`cli`] | the `main` of every example: settings, start, URL, Ctrl-C | step 01 |
+//!
+//! The library holds the mechanisms; each example chooses the ones its step
+//! uses, so reading `examples/appNN.rs` shows what that step's server offers.
+
+pub mod cli;
+pub mod config;
+pub mod server;
+
+pub use cli::run;
+pub use server::Step;

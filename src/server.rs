@@ -1,0 +1,241 @@
+//! The HTTP server every example starts.
+//!
+//! A [`Step`] says what a step's server offers (for now: its page folder);
+//! [`start`] binds it on a background thread and hands back a [`Server`] that
+//! knows its address and stops cleanly. The examples reach this through
+//! [`crate::cli::run`]; the tests call [`start`] directly with port 0.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+
+use actix_files::Files;
+use actix_web::http::header;
+use actix_web::{middleware, App, HttpServer};
+use tokio::sync::oneshot;
+
+use crate::config::Config;
+
+/// How long a stopping server lets requests in flight finish. Pages are small
+/// static files, so a few seconds is plenty; a real deployment behind a load
+/// balancer would match the balancer's draining time instead.
+pub const SHUTDOWN_GRACE_SECS: u64 = 5;
+
+/// Worker threads. A tutorial server serves a handful of pages, and two workers
+/// keep start-up quick and the logs readable; a real deployment sizes this to its cores.
+pub const WORKERS: usize = 2;
+
+/// What one step's server offers. Each example builds one and passes it to
+/// [`crate::cli::run`].
+#[derive(Clone, Debug)]
+pub struct Step {
+    name: &'static str,
+}
+
+impl Step {
+    /// A step named like its page folder: `Step::new("app02")` serves `static/app02/`.
+    pub fn new(name: &'static str) -> Step {
+        Step { name }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// Why a server could not start. Each variant prints as one line that says
+/// what to do about it.
+#[derive(Debug)]
+pub enum StartError {
+    StaticFolderMissing(PathBuf),
+    AddressInUse(String),
+    Bind(String, io::Error),
+    Thread(io::Error),
+    /// The server thread ended before it reported its address.
+    Crashed,
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::StaticFolderMissing(dir) => write!(
+                f,
+                "page folder {} not found (it needs an index.html; set STATIC_ROOT or --static-root to the folder holding the appNN/ folders)",
+                dir.display()
+            ),
+            StartError::AddressInUse(addr) => write!(
+                f,
+                "cannot listen on {addr}: address already in use (is another copy running? choose another with --port or PORT)"
+            ),
+            StartError::Bind(addr, err) => write!(f, "cannot listen on {addr}: {err}"),
+            StartError::Thread(err) => write!(f, "cannot start the server thread: {err}"),
+            StartError::Crashed => f.write_str("the server stopped while starting (see the log above)"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A running server. Dropping it stops it, so a test never leaks one.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    ended: Option<oneshot::Receiver<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// The address it listens on (with the real port when port 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL a person opens. A server listening on every interface is still
+    /// opened as `localhost`: browsers allow the camera only on secure origins,
+    /// and `http://localhost` is one while `http://192.168.x.y` is not.
+    pub fn url(&self) -> String {
+        if self.addr.ip().is_unspecified() {
+            format!("http://localhost:{}/", self.addr.port())
+        } else {
+            format!("http://{}/", self.addr)
+        }
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to
+    /// [`SHUTDOWN_GRACE_SECS`]), and waits for the server thread to end.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    /// Completes when the server ends by itself, which only a fault makes it do.
+    pub async fn ended(&mut self) {
+        if let Some(ended) = self.ended.as_mut() {
+            // An error means the thread is gone without saying so: ended too.
+            let _ = ended.await;
+        }
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            // An error only means the server already ended: nothing left to stop.
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                log::error!("the server thread panicked while stopping");
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// Binds `step` as `config` says and serves it on a background thread.
+/// Returns once the socket is bound, so a caller can connect at once.
+pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
+    let pages = config.static_root.join(step.name());
+    if !pages.join("index.html").is_file() {
+        return Err(StartError::StaticFolderMissing(pages));
+    }
+    let bind_addr = format!("{}:{}", config.host, config.port);
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (ended_tx, ended_rx) = oneshot::channel::<()>();
+
+    let thread = std::thread::Builder::new()
+        .name(format!("{}-server", step.name()))
+        .spawn(move || {
+            // actix runs each server on its own System (a set of single-threaded
+            // runtimes); giving it a thread of its own keeps callers free to use
+            // any runtime, or none.
+            let system = actix_web::rt::System::new();
+            system.block_on(serve(step, pages, bind_addr, started_tx, stop_rx));
+            let _ = ended_tx.send(());
+        })
+        .map_err(StartError::Thread)?;
+
+    match started_rx.recv() {
+        Ok(Ok(addr)) => Ok(Server {
+            addr,
+            stop: Some(stop_tx),
+            ended: Some(ended_rx),
+            thread: Some(thread),
+        }),
+        Ok(Err(err)) => {
+            let _ = thread.join();
+            Err(err)
+        }
+        Err(_) => {
+            let _ = thread.join();
+            Err(StartError::Crashed)
+        }
+    }
+}
+
+/// The server thread's body: bind, report the address, serve until told to stop.
+async fn serve(
+    step: Step,
+    pages: PathBuf,
+    bind_addr: String,
+    started: std::sync::mpsc::Sender<Result<SocketAddr, StartError>>,
+    stop: oneshot::Receiver<()>,
+) {
+    let pages_shown = pages.clone();
+    let http = HttpServer::new(move || {
+        App::new()
+            // One info line per request: learners see the page, script and
+            // style sheet arrive (RUST_LOG=warn silences it).
+            .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+            // Learners edit a step's files and reload: never serve a stale copy.
+            .wrap(middleware::DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+            .service(
+                Files::new("/", &pages)
+                    .index_file("index.html")
+                    .use_etag(false)
+                    .use_last_modified(false),
+            )
+    })
+    .workers(WORKERS)
+    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+    // The caller decides when to stop (cli::run on Ctrl-C, a test on drop).
+    .disable_signals();
+
+    let http = match http.bind(&bind_addr) {
+        Ok(http) => http,
+        Err(err) => {
+            let err = if err.kind() == io::ErrorKind::AddrInUse {
+                StartError::AddressInUse(bind_addr)
+            } else {
+                StartError::Bind(bind_addr, err)
+            };
+            let _ = started.send(Err(err));
+            return;
+        }
+    };
+    let Some(addr) = http.addrs().first().copied() else {
+        let _ = started.send(Err(StartError::Crashed));
+        return;
+    };
+    let server = http.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        // A dropped sender (the Server value vanished) also means stop.
+        let _ = stop.await;
+        handle.stop(true).await;
+    });
+    log::info!(
+        "{} serving {} on {addr}",
+        step.name(),
+        pages_shown.display()
+    );
+    let _ = started.send(Ok(addr));
+    if let Err(err) = server.await {
+        log::error!("server stopped with an error: {err}");
+    }
+}

@@ -1,0 +1,30 @@
+//! Helpers shared by the test binaries: a server on port 0 for any step, and
+//! a real headless Chromium to drive its pages.
+//!
+//! Each test binary compiles this module on its own and uses only part of it,
+//! hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod browser;
+pub mod http;
+
+use videochat::config::Config;
+use videochat::server::{self, Server, Step};
+
+/// Starts `step`'s server on a free loopback port, as the example would.
+pub fn serve(step: Step) -> Server {
+    serve_with(step, Config::default())
+}
+
+/// Starts `step`'s server with `config`, on a free loopback port.
+pub fn serve_with(step: Step, config: Config) -> Server {
+    let config = Config {
+        host: "127.0.0.1".into(),
+        port: 0,
+        ..config
+    };
+    match server::start(step, &config) {
+        Ok(server) => server,
+        Err(err) => panic!("the server did not start: {err}"),
+    }
+}

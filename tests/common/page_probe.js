@@ -1,0 +1,103 @@
+// Installed by the test harness in every page before the page's own scripts
+// run (CDP Page.addScriptToEvaluateOnNewDocument). It only observes, so the
+// page behaves as it does for a person, except where a test plans a failure.
+//
+// window.__probe offers:
+//   console          the page's console lines (and uncaught errors)
+//   peerConnections  every RTCPeerConnection the page created
+//   tracks           every track getUserMedia handed the page
+//   failNext(kind, errorName)  the next getUserMedia asking for kind rejects
+//                    with a DOMException of that name (denied, missing, busy)
+//   videoFrames(selector, wanted, timeoutMs)  frames presented by a <video>
+//   inbound(kind)    summed inbound-rtp counters of every peer connection
+(() => {
+  const probe = {
+    console: [],
+    peerConnections: [],
+    tracks: [],
+    plannedFailures: {},
+  };
+  window.__probe = probe;
+
+  const remember = (line) => {
+    probe.console.push(line);
+    if (probe.console.length > 400) probe.console.shift();
+  };
+  const show = (value) => {
+    if (value instanceof Error) return `${value.name}: ${value.message}`;
+    if (typeof value === 'object' && value !== null) {
+      try { return JSON.stringify(value); } catch { return String(value); }
+    }
+    return String(value);
+  };
+  for (const level of ['log', 'info', 'warn', 'error']) {
+    const original = console[level];
+    console[level] = function (...args) {
+      remember(`${level}: ${args.map(show).join(' ')}`);
+      return original.apply(this, args);
+    };
+  }
+  window.addEventListener('error', (event) => remember(`uncaught: ${event.message}`));
+  window.addEventListener('unhandledrejection', (event) =>
+    remember(`unhandled rejection: ${show(event.reason)}`));
+  probe.uncaught = () =>
+    probe.console.filter((line) => line.startsWith('uncaught') || line.startsWith('unhandled'));
+
+  const NativePeerConnection = window.RTCPeerConnection;
+  if (NativePeerConnection) {
+    window.RTCPeerConnection = class extends NativePeerConnection {
+      constructor(...args) {
+        super(...args);
+        probe.peerConnections.push(this);
+      }
+    };
+  }
+
+  const mediaDevices = navigator.mediaDevices;
+  if (mediaDevices && mediaDevices.getUserMedia) {
+    const getUserMedia = mediaDevices.getUserMedia.bind(mediaDevices);
+    mediaDevices.getUserMedia = async (constraints) => {
+      for (const kind of ['video', 'audio']) {
+        const errorName = constraints && constraints[kind] && probe.plannedFailures[kind];
+        if (errorName) {
+          delete probe.plannedFailures[kind];
+          throw new DOMException(`planned by the test: ${errorName}`, errorName);
+        }
+      }
+      const stream = await getUserMedia(constraints);
+      probe.tracks.push(...stream.getTracks());
+      return stream;
+    };
+  }
+  probe.failNext = (kind, errorName) => { probe.plannedFailures[kind] = errorName; };
+
+  // Counts frames the <video> actually presents (requestVideoFrameCallback),
+  // until `wanted` frames or the timeout; returns the count and the size.
+  probe.videoFrames = (selector, wanted, timeoutMs) => new Promise((resolve) => {
+    const video = document.querySelector(selector);
+    if (!video) { resolve({ frames: 0, width: 0, height: 0, missing: true }); return; }
+    let frames = 0;
+    const done = () => resolve({ frames, width: video.videoWidth, height: video.videoHeight });
+    const timer = setTimeout(done, timeoutMs);
+    const onFrame = () => {
+      frames += 1;
+      if (frames >= wanted) { clearTimeout(timer); done(); return; }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  });
+
+  probe.inbound = async (kind) => {
+    const total = { framesDecoded: 0, bytesReceived: 0, totalSamplesReceived: 0, packetsReceived: 0 };
+    for (const pc of probe.peerConnections) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((report) => {
+        if (report.type === 'inbound-rtp' && report.kind === kind) {
+          for (const key of Object.keys(total)) total[key] += report[key] || 0;
+        }
+      });
+    }
+    return total;
+  };
+})();

@@ -1,0 +1,112 @@
+//! The step server over real HTTP: pages, content types, caching, 404s, and
+//! the one-line errors a person sees when it cannot start.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/app01.rs"]
+mod app01;
+
+use videochat::config::Config;
+use videochat::server::{self, StartError};
+
+/// `/` is the step's page, with the heading every step keeps.
+#[test]
+fn root_serves_the_step_page() {
+    let server = common::serve(app01::step());
+    let page = common::http::get(server.addr(), "/");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<h1>My Video Chat</h1>"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+}
+
+/// Scripts and style sheets carry types the browser accepts, and nothing is
+/// cached, so a learner's edit shows on reload.
+#[test]
+fn assets_have_content_types_and_are_not_cached() {
+    let server = common::serve(app01::step());
+    let script = common::http::get(server.addr(), "/main.js");
+    assert_eq!(script.status, 200);
+    assert!(
+        script
+            .header("content-type")
+            .is_some_and(|t| t.contains("javascript")),
+        "{:?}",
+        script.header("content-type")
+    );
+    assert_eq!(script.header("cache-control"), Some("no-store"));
+    let style = common::http::get(server.addr(), "/style.css");
+    assert!(style
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/css")));
+}
+
+/// A path with no file is a 404, and `..` cannot climb out of the step folder.
+#[test]
+fn unknown_paths_are_not_found() {
+    let server = common::serve(app01::step());
+    assert_eq!(common::http::get(server.addr(), "/nope.html").status, 404);
+    let escape = common::http::get(server.addr(), "/../app02/index.html");
+    assert_ne!(escape.status, 200);
+}
+
+/// A second server on a taken port fails with one line naming the address.
+#[test]
+fn port_in_use_is_a_one_line_error() {
+    let first = common::serve(app01::step());
+    let config = Config {
+        port: first.addr().port(),
+        ..Config::default()
+    };
+    let err = match server::start(app01::step(), &config) {
+        Ok(_) => panic!("a second server bound the same port"),
+        Err(err) => err,
+    };
+    assert!(matches!(err, StartError::AddressInUse(_)), "{err:?}");
+    let line = err.to_string();
+    assert!(
+        line.contains("address already in use") && line.contains(&first.addr().port().to_string()),
+        "{line}"
+    );
+    assert!(!line.contains('\n'));
+}
+
+/// A static root without the step's folder fails before binding, saying where it looked.
+#[test]
+fn missing_page_folder_is_a_one_line_error() {
+    let config = Config {
+        port: 0,
+        static_root: std::env::temp_dir().join("videochat-no-such-folder"),
+        ..Config::default()
+    };
+    let err = match server::start(app01::step(), &config) {
+        Ok(_) => panic!("started without pages"),
+        Err(err) => err,
+    };
+    assert!(matches!(err, StartError::StaticFolderMissing(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("videochat-no-such-folder"),
+        "{err}"
+    );
+}
+
+/// Stopping a server frees its port at once, so the next run can bind it.
+#[test]
+fn stop_releases_the_port() {
+    let server = common::serve(app01::step());
+    let addr = server.addr();
+    server.stop();
+    let config = Config {
+        port: addr.port(),
+        ..Config::default()
+    };
+    let again = server::start(app01::step(), &config).expect("bind the freed port");
+    assert_eq!(common::http::get(again.addr(), "/").status, 200);
+}
