@@ -12,6 +12,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use serde_json::Value;
+
+use crate::ice;
+use crate::signaling::Limits;
+
 /// Where the examples listen unless told otherwise. Loopback only: browsers treat
 /// `http://127.0.0.1` and `http://localhost` as secure contexts, so the camera
 /// works without TLS, and nothing on the network can reach a learner's laptop.
@@ -39,6 +44,16 @@ pub const SETTINGS: &[Setting] = &[
         help: "TCP port to listen on (default 8080; 0 picks a free one)",
     },
     Setting {
+        flag: "ice-servers",
+        env: "ICE_SERVERS",
+        help: "JSON array of ICE servers for the pages, as in RTCConfiguration.iceServers (default: one public STUN server)",
+    },
+    Setting {
+        flag: "allowed-origins",
+        env: "ALLOWED_ORIGINS",
+        help: "comma-separated extra page origins allowed to open /ws, e.g. https://chat.example.org",
+    },
+    Setting {
         flag: "static-root",
         env: "STATIC_ROOT",
         help: "folder holding the steps' page folders app01/ ... app17/ (default: the crate's static/)",
@@ -46,12 +61,19 @@ pub const SETTINGS: &[Setting] = &[
 ];
 
 /// The settings after parsing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub host: String,
     pub port: u16,
     /// The folder that holds `app01/`, `app02/`, ...; each example serves its own.
     pub static_root: PathBuf,
+    /// What `GET /ice-servers` returns (already checked).
+    pub ice_servers: Value,
+    /// Page origins besides the server's own that may open `/ws`.
+    pub allowed_origins: Vec<String>,
+    /// Signaling limits. Not settings on the command line: they are tuned in
+    /// code (see `signaling::Limits`); tests shorten them.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -62,8 +84,16 @@ impl Default for Config {
             // Found from the crate root, not the working directory, so
             // `cargo run --example appNN` works from any folder of the checkout.
             static_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
+            ice_servers: default_ice_servers(),
+            allowed_origins: Vec::new(),
+            limits: Limits::default(),
         }
     }
+}
+
+fn default_ice_servers() -> Value {
+    // The constant is checked by a unit test in `ice`.
+    ice::parse_ice_servers(ice::DEFAULT_ICE_SERVERS).unwrap_or(Value::Array(Vec::new()))
 }
 
 /// Why the settings could not be read: one line, meant for a person.
@@ -118,6 +148,17 @@ impl Config {
                     "PORT/--port must be a number from 0 to 65535, not {port:?}"
                 ))
             })?;
+        }
+        if let Some(servers) = value("ice-servers") {
+            config.ice_servers = ice::parse_ice_servers(&servers).map_err(ConfigError::Invalid)?;
+        }
+        if let Some(origins) = value("allowed-origins") {
+            config.allowed_origins = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(String::from)
+                .collect();
         }
         if let Some(root) = value("static-root") {
             config.static_root = PathBuf::from(root);
@@ -228,5 +269,26 @@ mod tests {
             Err(ConfigError::Invalid(_))
         ));
         assert_eq!(parse(&["--help"], &[]), Err(ConfigError::HelpRequested));
+    }
+
+    #[test]
+    fn ice_servers_and_origins_are_read_and_checked() {
+        let config = parse(
+            &[],
+            &[
+                ("ICE_SERVERS", r#"[{"urls":"stun:127.0.0.1:3478"}]"#),
+                ("ALLOWED_ORIGINS", "https://a.example, https://b.example"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.ice_servers[0]["urls"], "stun:127.0.0.1:3478");
+        assert_eq!(
+            config.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        let err = parse(&["--ice-servers", "stun:oops"], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ICE_SERVERS is not valid JSON"), "{err}");
     }
 }

@@ -12,13 +12,17 @@
 //! | [`config`] | operator settings from flags and environment (`HOST`, `PORT`, `STATIC_ROOT`) | step 01 |
 //! | [`server`] | the HTTP server: a step's page folder, logging, graceful stop | step 01 |
 //! | [`cli`] | the `main` of every example: settings, start, URL, Ctrl-C | step 01 |
+//! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets), [`signaling::message`] (wire types), [`signaling::origin`], [`signaling::rate`] | step 07 |
+//! | [`ice`] | `GET /ice-servers`: the ICE server list, checked at start | step 09 |
 //!
 //! The library holds the mechanisms; each example chooses the ones its step
 //! uses, so reading `examples/appNN.rs` shows what that step's server offers.
 
 pub mod cli;
 pub mod config;
+pub mod ice;
 pub mod server;
+pub mod signaling;
 
 pub use cli::run;
 pub use server::Step;

@@ -17,6 +17,8 @@ use actix_web::{middleware, App, HttpServer};
 use tokio::sync::oneshot;
 
 use crate::config::Config;
+use crate::ice;
+use crate::signaling::{self, Policy, Signaling};
 
 /// How long a stopping server lets requests in flight finish. Pages are small
 /// static files, so a few seconds is plenty; a real deployment behind a load
@@ -32,12 +34,30 @@ pub const WORKERS: usize = 2;
 #[derive(Clone, Debug)]
 pub struct Step {
     name: &'static str,
+    signaling: Option<Policy>,
+    ice_servers: bool,
 }
 
 impl Step {
     /// A step named like its page folder: `Step::new("app02")` serves `static/app02/`.
     pub fn new(name: &'static str) -> Step {
-        Step { name }
+        Step {
+            name,
+            signaling: None,
+            ice_servers: false,
+        }
+    }
+
+    /// Adds the signaling socket, `GET /ws`, relaying with `policy` (step 07 on).
+    pub fn with_signaling(mut self, policy: Policy) -> Step {
+        self.signaling = Some(policy);
+        self
+    }
+
+    /// Adds `GET /ice-servers`, the ICE server list for the pages (step 09 on).
+    pub fn with_ice_servers(mut self) -> Step {
+        self.ice_servers = true;
+        self
     }
 
     pub fn name(&self) -> &'static str {
@@ -84,6 +104,7 @@ pub struct Server {
     stop: Option<oneshot::Sender<()>>,
     ended: Option<oneshot::Receiver<()>>,
     thread: Option<JoinHandle<()>>,
+    hub: Option<signaling::hub::HubHandle>,
 }
 
 impl Server {
@@ -101,6 +122,12 @@ impl Server {
         } else {
             format!("http://{}/", self.addr)
         }
+    }
+
+    /// How many signaling sockets are registered now (0 for steps without `/ws`).
+    /// Tests use it to prove that no socket outlives its connection.
+    pub fn open_sockets(&self) -> usize {
+        self.hub.as_ref().map_or(0, |hub| hub.peer_count())
     }
 
     /// Stops accepting, lets requests in flight finish (up to
@@ -148,6 +175,7 @@ pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (ended_tx, ended_rx) = oneshot::channel::<()>();
 
+    let config = config.clone();
     let thread = std::thread::Builder::new()
         .name(format!("{}-server", step.name()))
         .spawn(move || {
@@ -155,14 +183,15 @@ pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
             // runtimes); giving it a thread of its own keeps callers free to use
             // any runtime, or none.
             let system = actix_web::rt::System::new();
-            system.block_on(serve(step, pages, bind_addr, started_tx, stop_rx));
+            system.block_on(serve(step, config, pages, bind_addr, started_tx, stop_rx));
             let _ = ended_tx.send(());
         })
         .map_err(StartError::Thread)?;
 
     match started_rx.recv() {
-        Ok(Ok(addr)) => Ok(Server {
+        Ok(Ok((addr, hub))) => Ok(Server {
             addr,
+            hub,
             stop: Some(stop_tx),
             ended: Some(ended_rx),
             thread: Some(thread),
@@ -181,14 +210,39 @@ pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
 /// The server thread's body: bind, report the address, serve until told to stop.
 async fn serve(
     step: Step,
+    config: Config,
     pages: PathBuf,
     bind_addr: String,
-    started: std::sync::mpsc::Sender<Result<SocketAddr, StartError>>,
+    started: std::sync::mpsc::Sender<
+        Result<(SocketAddr, Option<signaling::hub::HubHandle>), StartError>,
+    >,
     stop: oneshot::Receiver<()>,
 ) {
     let pages_shown = pages.clone();
+    // Upgraded sockets outlive actix's graceful stop unless told to close:
+    // each socket loop watches this and closes with 1001 "going away".
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let signaling = step.signaling.map(|_policy| Signaling {
+        hub: signaling::hub::spawn(),
+        limits: config.limits,
+        allowed_origins: config.allowed_origins.clone(),
+        shutdown: shutdown_rx,
+    });
+    let hub = signaling.as_ref().map(|s| s.hub.clone());
+    let ice_servers = step.ice_servers.then(|| config.ice_servers.clone());
     let http = HttpServer::new(move || {
-        App::new()
+        let mut app = App::new();
+        if let Some(signaling) = &signaling {
+            app = app
+                .app_data(actix_web::web::Data::new(signaling.clone()))
+                .route("/ws", actix_web::web::get().to(signaling::websocket));
+        }
+        if let Some(servers) = &ice_servers {
+            app = app
+                .app_data(actix_web::web::Data::new(servers.clone()))
+                .route("/ice-servers", actix_web::web::get().to(ice::ice_servers));
+        }
+        app
             // One info line per request: learners see the page, script and
             // style sheet arrive (RUST_LOG=warn silences it).
             .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
@@ -227,6 +281,7 @@ async fn serve(
     actix_web::rt::spawn(async move {
         // A dropped sender (the Server value vanished) also means stop.
         let _ = stop.await;
+        let _ = shutdown_tx.send(true);
         handle.stop(true).await;
     });
     log::info!(
@@ -234,7 +289,7 @@ async fn serve(
         step.name(),
         pages_shown.display()
     );
-    let _ = started.send(Ok(addr));
+    let _ = started.send(Ok((addr, hub)));
     if let Err(err) = server.await {
         log::error!("server stopped with an error: {err}");
     }

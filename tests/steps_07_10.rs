@@ -1,0 +1,53 @@
+//! Steps 07-10: signaling through the server, in a real headless Chromium.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/app07.rs"]
+mod app07;
+
+use std::time::Duration;
+
+use common::browser::{browser, run, Page};
+
+const QUICK: Duration = Duration::from_secs(10);
+const CONNECTING: Duration = Duration::from_secs(20);
+
+/// Turns on both devices of `page` and waits until both run.
+async fn turn_devices_on(page: &Page<'_>) {
+    page.click("#camera").await;
+    page.wait_for_status("camera is on", QUICK).await;
+    page.click("#microphone").await;
+    page.wait_for_status("microphone is on", QUICK).await;
+}
+
+/// Asserts `page` decodes the other side's video and receives its sound.
+async fn expect_remote_media(page: &Page<'_>) {
+    page.expect_video_playing("#remote-video").await;
+    page.expect_inbound_growing("video", "framesDecoded").await;
+    page.expect_inbound_growing("audio", "totalSamplesReceived").await;
+}
+
+/// Step 07: one press of "Send offer" connects both windows through the server,
+/// with video and sound both ways.
+#[test]
+fn app07_offer_and_answer_travel_through_the_server() {
+    run(async {
+        let browser = browser().await;
+        let server = common::serve(app07::step());
+        let alice = browser.open("alice", &server.url()).await;
+        let bob = browser.open("bob", &server.url()).await;
+        alice.wait_for_status("connected to the signaling server", QUICK).await;
+        bob.wait_for_status("connected to the signaling server", QUICK).await;
+        turn_devices_on(&alice).await;
+        turn_devices_on(&bob).await;
+
+        alice.click("#send-offer").await;
+        alice.wait_for_status("connected", CONNECTING).await;
+        bob.wait_for_status("connected: the connection state", CONNECTING).await;
+        expect_remote_media(&alice).await;
+        expect_remote_media(&bob).await;
+        alice.assert_no_uncaught_errors().await;
+        bob.assert_no_uncaught_errors().await;
+    });
+}
