@@ -67,14 +67,6 @@ async fn copy_text(from: &Page<'_>, from_css: &str, to: &Page<'_>, to_css: &str)
     to.paste_into(to_css, &text).await;
 }
 
-/// Turns on both devices of `page` and waits until both run.
-async fn turn_devices_on(page: &Page<'_>) {
-    page.click("#camera").await;
-    page.wait_for_status("camera is on", QUICK).await;
-    page.click("#microphone").await;
-    page.wait_for_status("microphone is on", QUICK).await;
-}
-
 /// The whole manual handshake between `alice` (offers) and `bob` (answers).
 async fn manual_call(alice: &Page<'_>, bob: &Page<'_>) {
     alice.click("#create-offer").await;
@@ -103,7 +95,7 @@ fn app03_offer_carries_candidates_and_bad_order_is_explained() {
             .await;
         assert_eq!(value(&page, "#offer-sdp-out").await, "");
 
-        turn_devices_on(&page).await;
+        page.turn_devices_on().await;
         page.click("#create-offer").await;
         let first = wait_for_sdp(&page, "#offer-sdp-out").await;
         assert_complete_sdp(&first);
@@ -145,8 +137,8 @@ fn app04_answer_from_pasted_offer_and_bad_pastes_are_explained() {
         let server = common::serve(app04::step());
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
-        turn_devices_on(&alice).await;
-        turn_devices_on(&bob).await;
+        alice.turn_devices_on().await;
+        bob.turn_devices_on().await;
 
         bob.click("#create-answer").await;
         bob.wait_for_status("paste the offer", QUICK).await;
@@ -191,8 +183,8 @@ fn app05_handshake_connects_and_out_of_order_is_explained() {
         let server = common::serve(app05::step());
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
-        turn_devices_on(&alice).await;
-        turn_devices_on(&bob).await;
+        alice.turn_devices_on().await;
+        bob.turn_devices_on().await;
 
         // Bob presses "Set answer" before making any offer.
         bob.type_into("#answer-sdp-in", "v=0").await;
@@ -240,8 +232,8 @@ fn app06_each_side_sees_and_hears_the_other() {
         let server = common::serve(app06::step());
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
-        turn_devices_on(&alice).await;
-        turn_devices_on(&bob).await;
+        alice.turn_devices_on().await;
+        bob.turn_devices_on().await;
 
         alice.click("#create-offer").await;
         wait_for_sdp(&alice, "#offer-sdp-out").await;
@@ -292,8 +284,8 @@ fn app06_new_offer_replaces_the_call() {
         let server = common::serve(app06::step());
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
-        turn_devices_on(&alice).await;
-        turn_devices_on(&bob).await;
+        alice.turn_devices_on().await;
+        bob.turn_devices_on().await;
         manual_call(&alice, &bob).await;
         alice.expect_video_playing("#remote-video").await;
 

@@ -11,17 +11,29 @@ mod app08;
 
 use std::time::{Duration, Instant};
 
-use common::browser::{browser, run, Page};
+use common::browser::{browser, run, BrowserTurn, Page};
+use videochat::server::Server;
 
 const QUICK: Duration = Duration::from_secs(10);
 const CONNECTING: Duration = Duration::from_secs(20);
 
-/// Turns on both devices of `page` and waits until both run.
-async fn turn_devices_on(page: &Page<'_>) {
-    page.click("#camera").await;
-    page.wait_for_status("camera is on", QUICK).await;
-    page.click("#microphone").await;
-    page.wait_for_status("microphone is on", QUICK).await;
+/// Opens two windows of `server`, turns their devices on, and has Alice
+/// send the offer; returns once both see and hear each other.
+async fn start_call<'t>(browser: &'t BrowserTurn, server: &Server) -> (Page<'t>, Page<'t>) {
+    let alice = browser.open("alice", &server.url()).await;
+    let bob = browser.open("bob", &server.url()).await;
+    for page in [&alice, &bob] {
+        page.wait_for_status("connected to the signaling server", QUICK)
+            .await;
+        page.turn_devices_on().await;
+    }
+    alice.click("#send-offer").await;
+    alice.wait_for_status("connected", CONNECTING).await;
+    bob.wait_for_status("connected: the connection state", CONNECTING)
+        .await;
+    expect_remote_media(&alice).await;
+    expect_remote_media(&bob).await;
+    (alice, bob)
 }
 
 /// Asserts `page` decodes the other side's video and receives its sound.
@@ -39,22 +51,7 @@ fn app07_offer_and_answer_travel_through_the_server() {
     run(async {
         let browser = browser().await;
         let server = common::serve(app07::step());
-        let alice = browser.open("alice", &server.url()).await;
-        let bob = browser.open("bob", &server.url()).await;
-        alice
-            .wait_for_status("connected to the signaling server", QUICK)
-            .await;
-        bob.wait_for_status("connected to the signaling server", QUICK)
-            .await;
-        turn_devices_on(&alice).await;
-        turn_devices_on(&bob).await;
-
-        alice.click("#send-offer").await;
-        alice.wait_for_status("connected", CONNECTING).await;
-        bob.wait_for_status("connected: the connection state", CONNECTING)
-            .await;
-        expect_remote_media(&alice).await;
-        expect_remote_media(&bob).await;
+        let (alice, bob) = start_call(&browser, &server).await;
         alice.assert_no_uncaught_errors().await;
         bob.assert_no_uncaught_errors().await;
     });
@@ -72,18 +69,7 @@ fn app08_leave_clears_both_sides() {
     run(async {
         let browser = browser().await;
         let server = common::serve(app08::step());
-        let alice = browser.open("alice", &server.url()).await;
-        let bob = browser.open("bob", &server.url()).await;
-        alice
-            .wait_for_status("connected to the signaling server", QUICK)
-            .await;
-        bob.wait_for_status("connected to the signaling server", QUICK)
-            .await;
-        turn_devices_on(&alice).await;
-        turn_devices_on(&bob).await;
-        alice.click("#send-offer").await;
-        expect_remote_media(&alice).await;
-        expect_remote_media(&bob).await;
+        let (alice, bob) = start_call(&browser, &server).await;
 
         alice.click("#leave").await;
         // At once: checked in the same breath as the click, with no waiting.

@@ -354,6 +354,15 @@ impl Page<'_> {
         .await;
     }
 
+    /// Ticks Camera and then Microphone (steps 02 on) and waits until both run.
+    pub async fn turn_devices_on(&self) {
+        const QUICK: Duration = Duration::from_secs(10);
+        self.click("#camera").await;
+        self.wait_for_status("camera is on", QUICK).await;
+        self.click("#microphone").await;
+        self.wait_for_status("microphone is on", QUICK).await;
+    }
+
     /// Asserts the page threw nothing it did not catch.
     pub async fn assert_no_uncaught_errors(&self) {
         let uncaught = self.eval("return window.__probe.uncaught();", vec![]).await;
