@@ -16,6 +16,10 @@ use serde_json::json;
 
 const QUICK: Duration = Duration::from_secs(10);
 
+/// Whether the Camera and Microphone boxes are ticked, in that order.
+const BOXES_TICKED: &str =
+    "return [document.getElementById('camera').checked, document.getElementById('microphone').checked];";
+
 /// Number of the page's camera (or microphone) tracks still live.
 const LIVE_TRACKS: &str =
     "return window.__probe.tracks.filter(t => t.kind === arguments[0] && t.readyState === 'live').length;";
@@ -81,10 +85,7 @@ fn app02_microphone_toggles_independently() {
         let page = browser.open("app02", &server.url()).await;
         page.wait_for_status("ready", QUICK).await;
 
-        page.click("#camera").await;
-        page.wait_for_status("camera is on", QUICK).await;
-        page.click("#microphone").await;
-        page.wait_for_status("microphone is on", QUICK).await;
+        page.turn_devices_on().await;
         assert_eq!(page.eval(LIVE_TRACKS, vec![json!("audio")]).await, json!(1));
 
         page.click("#microphone").await;
@@ -120,12 +121,7 @@ fn app02_device_failures_are_explained_and_untick_only_that_box() {
             .await;
             page.click("#camera").await;
             page.wait_for_status(message, QUICK).await;
-            let boxes = page
-                .eval(
-                    "return [document.getElementById('camera').checked, document.getElementById('microphone').checked];",
-                    vec![],
-                )
-                .await;
+            let boxes = page.eval(BOXES_TICKED, vec![]).await;
             assert_eq!(boxes, json!([false, true]), "after {error}");
         }
         // The microphone kept working through all of it.
@@ -144,12 +140,7 @@ fn app02_device_failures_are_explained_and_untick_only_that_box() {
         page.click("#microphone").await;
         page.wait_for_status("permission to use the microphone was denied", QUICK)
             .await;
-        let boxes = page
-            .eval(
-                "return [document.getElementById('camera').checked, document.getElementById('microphone').checked];",
-                vec![],
-            )
-            .await;
+        let boxes = page.eval(BOXES_TICKED, vec![]).await;
         assert_eq!(boxes, json!([true, false]));
         page.expect_video_playing("#local-video").await;
         page.assert_no_uncaught_errors().await;

@@ -28,17 +28,6 @@ const GATHERING: Duration = Duration::from_secs(20);
 /// ICE checks and the DTLS handshake on loopback.
 const CONNECTING: Duration = Duration::from_secs(20);
 
-/// The value of the textarea `css`.
-async fn value(page: &Page<'_>, css: &str) -> String {
-    let value = page
-        .eval(
-            "return document.querySelector(arguments[0]).value;",
-            vec![json!(css)],
-        )
-        .await;
-    value.as_str().unwrap_or_default().to_string()
-}
-
 /// Waits until the textarea `css` holds an SDP and returns it.
 async fn wait_for_sdp(page: &Page<'_>, css: &str) -> String {
     let condition = format!(
@@ -62,7 +51,7 @@ fn assert_complete_sdp(sdp: &str) {
 
 /// Copies the text of `from`'s `from_css` and pastes it into `to`'s `to_css`.
 async fn copy_text(from: &Page<'_>, from_css: &str, to: &Page<'_>, to_css: &str) {
-    let text = value(from, from_css).await;
+    let text = from.value(from_css).await;
     assert!(!text.is_empty(), "{from_css} is empty: nothing to copy");
     to.paste_into(to_css, &text).await;
 }
@@ -93,7 +82,7 @@ fn app03_offer_carries_candidates_and_bad_order_is_explained() {
         page.click("#create-offer").await;
         page.wait_for_status("turn on the camera or the microphone first", QUICK)
             .await;
-        assert_eq!(value(&page, "#offer-sdp-out").await, "");
+        assert_eq!(page.value("#offer-sdp-out").await, "");
 
         page.turn_devices_on().await;
         page.click("#create-offer").await;
@@ -154,7 +143,7 @@ fn app04_answer_from_pasted_offer_and_bad_pastes_are_explained() {
         bob.paste_into("#offer-sdp-in", cut).await;
         bob.click("#create-answer").await;
         bob.wait_for_status("incomplete", QUICK).await;
-        assert_eq!(value(&bob, "#answer-sdp-out").await, "");
+        assert_eq!(bob.value("#answer-sdp-out").await, "");
 
         copy_text(&alice, "#offer-sdp-out", &bob, "#offer-sdp-in").await;
         bob.click("#create-answer").await;

@@ -231,10 +231,19 @@ impl Page<'_> {
 
     /// The text content of the element `css` selects ("" if there is none).
     pub async fn text(&self, css: &str) -> String {
+        self.string_property(css, "textContent").await
+    }
+
+    /// The value of the form field `css` selects ("" if there is none).
+    pub async fn value(&self, css: &str) -> String {
+        self.string_property(css, "value").await
+    }
+
+    async fn string_property(&self, css: &str, property: &str) -> String {
         let value = self
             .eval(
-                "const el = document.querySelector(arguments[0]); return el ? el.textContent : '';",
-                vec![json!(css)],
+                "const el = document.querySelector(arguments[0]); return el ? String(el[arguments[1]]) : '';",
+                vec![json!(css), json!(property)],
             )
             .await;
         value.as_str().unwrap_or_default().to_string()
