@@ -8,11 +8,19 @@ mod app07;
 #[allow(dead_code)]
 #[path = "../examples/app08.rs"]
 mod app08;
+#[allow(dead_code)]
+#[path = "../examples/app09.rs"]
+mod app09;
+#[allow(dead_code)]
+#[path = "../examples/app10.rs"]
+mod app10;
 
 use std::time::{Duration, Instant};
 
 use common::browser::{browser, run, BrowserTurn, Page};
-use videochat::server::Server;
+use common::stun::{Coturn, SilentStun};
+use videochat::config::Config;
+use videochat::server::{Server, Step};
 
 const QUICK: Duration = Duration::from_secs(10);
 const CONNECTING: Duration = Duration::from_secs(20);
@@ -89,6 +97,86 @@ fn app08_leave_clears_both_sides() {
         .await;
         bob.wait_for_status("the other side left", QUICK).await;
         eprintln!("bob noticed the leave after {:?}", left.elapsed());
+        alice.assert_no_uncaught_errors().await;
+        bob.assert_no_uncaught_errors().await;
+    });
+}
+
+/// Starts `step` with `ICE_SERVERS` set to one STUN server at `url`, read the
+/// way the example reads it from the environment.
+fn serve_with_stun(step: Step, url: &str) -> Server {
+    let ice_servers = format!(r#"[{{"urls":"{url}"}}]"#);
+    let env = |name: &str| (name == "ICE_SERVERS").then(|| ice_servers.clone());
+    let config = Config::parse(Vec::new(), env).expect("valid ICE_SERVERS");
+    common::serve_with(step, config)
+}
+
+/// Step 09: the pages use the STUN server the operator configured: the call
+/// connects, and coturn's own log shows the browser's binding requests.
+#[test]
+fn app09_uses_the_configured_stun_server() {
+    let coturn = Coturn::start();
+    run(async {
+        let browser = browser().await;
+        let server = serve_with_stun(app09::step(), &coturn.url());
+        let (alice, bob) = start_call(&browser, &server).await;
+        for page in [&alice, &bob] {
+            let configured = page
+                .eval(
+                    "return window.__probe.peerConnections.at(-1).getConfiguration().iceServers;",
+                    vec![],
+                )
+                .await;
+            assert_eq!(
+                configured[0]["urls"][0],
+                coturn.url().as_str(),
+                "{configured}"
+            );
+        }
+        alice.assert_no_uncaught_errors().await;
+        bob.assert_no_uncaught_errors().await;
+    });
+    // With -V coturn traces each STUN binding request it handles.
+    const BINDING: &str = "handle_turn_binding";
+    let log = coturn.wait_for_log(BINDING, Duration::from_secs(10));
+    let requests = log
+        .lines()
+        .filter(|line| line.contains(BINDING) && line.ends_with(":start"))
+        .count();
+    eprintln!("coturn handled {requests} binding requests");
+    assert!(requests > 0, "no binding request in coturn's log:\n{log}");
+}
+
+/// Step 10: with a STUN server that never answers, trickle ICE still connects
+/// at once (vanilla ICE would wait for the STUN timeout first).
+#[test]
+fn app10_connects_promptly_despite_a_silent_stun_server() {
+    let silent = SilentStun::start();
+    run(async {
+        let browser = browser().await;
+        let server = serve_with_stun(app10::step(), &silent.url());
+        let alice = browser.open("alice", &server.url()).await;
+        let bob = browser.open("bob", &server.url()).await;
+        for page in [&alice, &bob] {
+            page.wait_for_status("connected to the signaling server", QUICK)
+                .await;
+            page.turn_devices_on().await;
+        }
+        let pressed = Instant::now();
+        alice.click("#send-offer").await;
+        // Promptly: well inside the time a silent STUN server holds up
+        // gathering (see chapter 10 for the measured times).
+        alice
+            .wait_for_status("connected: the connection state", QUICK)
+            .await;
+        bob.wait_for_status("connected: the connection state", QUICK)
+            .await;
+        eprintln!(
+            "trickle ICE connected {:?} after Send offer",
+            pressed.elapsed()
+        );
+        expect_remote_media(&alice).await;
+        expect_remote_media(&bob).await;
         alice.assert_no_uncaught_errors().await;
         bob.assert_no_uncaught_errors().await;
     });

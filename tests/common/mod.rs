@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod http;
+pub mod stun;
 
 use videochat::config::Config;
 use videochat::server::{self, Server, Step};

@@ -1,0 +1,109 @@
+//! STUN servers for the ICE tests, on loopback only (the tests have no internet).
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::browser::free_port;
+
+/// Debian's coturn as a STUN-only server on a free loopback port, logging
+/// every request verbosely to a file. Stopped when dropped.
+pub struct Coturn {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Coturn {
+    pub fn start() -> Coturn {
+        let port = free_udp_port();
+        let log = std::env::temp_dir().join(format!(
+            "videochat-coturn-{}-{port}.log",
+            std::process::id()
+        ));
+        // Append mode: stdout and stderr share the file without overwriting each other.
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .append(true)
+            .open(&log)
+            .expect("create the coturn log");
+        let child = Command::new("turnserver")
+            .args(["-n", "--stun-only", "--no-cli", "--no-tls", "--no-dtls", "-V", "--simple-log"])
+            .arg("--listening-ip=127.0.0.1")
+            .arg(format!("--listening-port={port}"))
+            .arg("--log-file=stdout")
+            .stdout(Stdio::from(log_file.try_clone().expect("clone the log handle")))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start turnserver ({e}): install Debian's coturn (`bash scripts/install-deps.sh` does)")
+            });
+        let coturn = Coturn { child, port, log };
+        coturn.wait_for_log("UDP listener opened on: 127.0.0.1", Duration::from_secs(10));
+        coturn
+    }
+
+    /// The URL a page puts in `iceServers`.
+    pub fn url(&self) -> String {
+        format!("stun:127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`, polling the file.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "coturn never logged {needle:?}; its log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// A UDP port on loopback that receives and never answers: a STUN server
+/// that has gone silent (no "port unreachable" either, unlike a closed port).
+pub struct SilentStun {
+    socket: UdpSocket,
+}
+
+impl SilentStun {
+    pub fn start() -> SilentStun {
+        SilentStun {
+            socket: UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port"),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        let port = self.socket.local_addr().expect("local address").port();
+        format!("stun:127.0.0.1:{port}")
+    }
+}
+
+/// A loopback UDP port free right now (the TCP helper checks TCP only).
+fn free_udp_port() -> u16 {
+    loop {
+        let port = free_port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
