@@ -14,6 +14,7 @@ use super::message::{parse_envelope, ErrorCode, ServerMessage};
 use super::rate::TokenBucket;
 use super::Limits;
 
+// ANCHOR: run
 /// Runs one socket until it closes, then unregisters it.
 pub async fn run(
     session: Session,
@@ -49,6 +50,7 @@ pub async fn run(
     // An error means the page already went away: nothing left to close.
     let _ = session.close(close).await;
 }
+// ANCHOR_END: run
 
 fn reason(code: CloseCode, text: &str) -> CloseReason {
     CloseReason {
