@@ -17,40 +17,11 @@ mod app10;
 
 use std::time::{Duration, Instant};
 
-use common::browser::{browser, run, BrowserTurn, Page};
+use common::browser::{browser, run};
+use common::call::{expect_remote_media, start_call, QUICK};
 use common::stun::{Coturn, SilentStun};
 use videochat::config::Config;
 use videochat::server::{Server, Step};
-
-const QUICK: Duration = Duration::from_secs(10);
-const CONNECTING: Duration = Duration::from_secs(20);
-
-/// Opens two windows of `server`, turns their devices on, and has Alice
-/// send the offer; returns once both see and hear each other.
-async fn start_call<'t>(browser: &'t BrowserTurn, server: &Server) -> (Page<'t>, Page<'t>) {
-    let alice = browser.open("alice", &server.url()).await;
-    let bob = browser.open("bob", &server.url()).await;
-    for page in [&alice, &bob] {
-        page.wait_for_status("connected to the signaling server", QUICK)
-            .await;
-        page.turn_devices_on().await;
-    }
-    alice.click("#send-offer").await;
-    alice.wait_for_status("connected", CONNECTING).await;
-    bob.wait_for_status("connected: the connection state", CONNECTING)
-        .await;
-    expect_remote_media(&alice).await;
-    expect_remote_media(&bob).await;
-    (alice, bob)
-}
-
-/// Asserts `page` decodes the other side's video and receives its sound.
-async fn expect_remote_media(page: &Page<'_>) {
-    page.expect_video_playing("#remote-video").await;
-    page.expect_inbound_growing("video", "framesDecoded").await;
-    page.expect_inbound_growing("audio", "totalSamplesReceived")
-        .await;
-}
 
 /// Step 07: one press of "Send offer" connects both windows through the server,
 /// with video and sound both ways.

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod call;
 pub mod http;
 pub mod stun;
 

@@ -1,0 +1,39 @@
+//! A call between two windows through the signaling server (steps 07 on).
+
+use std::time::Duration;
+
+use videochat::server::Server;
+
+use super::browser::{BrowserTurn, Page};
+
+/// Long enough for a page to react on a loaded machine.
+pub const QUICK: Duration = Duration::from_secs(10);
+/// ICE checks and the DTLS handshake on loopback.
+pub const CONNECTING: Duration = Duration::from_secs(20);
+
+/// Opens two windows of `server`, turns their devices on, and has Alice
+/// send the offer; returns once both see and hear each other.
+pub async fn start_call<'t>(browser: &'t BrowserTurn, server: &Server) -> (Page<'t>, Page<'t>) {
+    let alice = browser.open("alice", &server.url()).await;
+    let bob = browser.open("bob", &server.url()).await;
+    for page in [&alice, &bob] {
+        page.wait_for_status("connected to the signaling server", QUICK)
+            .await;
+        page.turn_devices_on().await;
+    }
+    alice.click("#send-offer").await;
+    alice.wait_for_status("connected", CONNECTING).await;
+    bob.wait_for_status("connected: the connection state", CONNECTING)
+        .await;
+    expect_remote_media(&alice).await;
+    expect_remote_media(&bob).await;
+    (alice, bob)
+}
+
+/// Asserts `page` decodes the other side's video and receives its sound.
+pub async fn expect_remote_media(page: &Page<'_>) {
+    page.expect_video_playing("#remote-video").await;
+    page.expect_inbound_growing("video", "framesDecoded").await;
+    page.expect_inbound_growing("audio", "totalSamplesReceived")
+        .await;
+}
