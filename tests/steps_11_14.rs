@@ -6,9 +6,12 @@ mod common;
 #[allow(dead_code)]
 #[path = "../examples/app11.rs"]
 mod app11;
+#[allow(dead_code)]
+#[path = "../examples/app12.rs"]
+mod app12;
 
 use common::browser::{browser, run, Page};
-use common::call::{start_call, QUICK};
+use common::call::{expect_remote_media, start_call, CONNECTING, QUICK};
 use serde_json::json;
 
 /// The chat log of `page` as (who, text) pairs, read from the DOM.
@@ -81,6 +84,121 @@ fn app11_chat_both_ways_literally() {
                 )
                 .await;
             assert_eq!(markup, json!([0, null]), "chat text was parsed as HTML");
+            page.assert_no_uncaught_errors().await;
+        }
+    });
+}
+
+/// Transceivers of the page's open connection (the count must not grow with toggles).
+const TRANSCEIVERS: &str = "return window.__probe.peerConnections.filter(pc => pc.connectionState !== 'closed').at(-1).getTransceivers().length;";
+/// Whether the page currently sends a camera track.
+const SENDS_VIDEO: &str = "return window.__probe.peerConnections.at(-1).getSenders().some(s => s.track && s.track.kind === 'video');";
+/// The open connection's signaling state.
+const SIGNALING_STATE: &str = "return window.__probe.peerConnections.at(-1).signalingState;";
+
+/// Unticks and ticks the camera of `page`, checking it stops sending in between.
+async fn toggle_camera(page: &Page<'_>) {
+    page.click("#camera").await;
+    page.wait_for_status("camera is off", QUICK).await;
+    page.wait_for(
+        "the camera to stop being sent",
+        &SENDS_VIDEO
+            .replace("return ", "return !(")
+            .replace(";", ");"),
+        QUICK,
+    )
+    .await;
+    page.click("#camera").await;
+    page.wait_for_status("camera is on", QUICK).await;
+    page.wait_for("the camera to be sent again", SENDS_VIDEO, QUICK)
+        .await;
+}
+
+/// Step 12: either side turning its camera off and on resumes the picture at
+/// the other side, without adding transceivers.
+#[test]
+fn app12_camera_off_and_on_resumes_at_the_peer_from_either_side() {
+    run(async {
+        let browser = browser().await;
+        let server = common::serve(app12::step());
+        let (alice, bob) = start_call(&browser, &server).await;
+        let before = [
+            alice.eval(TRANSCEIVERS, vec![]).await,
+            bob.eval(TRANSCEIVERS, vec![]).await,
+        ];
+
+        for (toggler, viewer) in [(&alice, &bob), (&bob, &alice)] {
+            for _ in 0..2 {
+                toggle_camera(toggler).await;
+                viewer
+                    .expect_inbound_growing("video", "framesDecoded")
+                    .await;
+                viewer.expect_video_playing("#remote-video").await;
+            }
+        }
+        let after = [
+            alice.eval(TRANSCEIVERS, vec![]).await,
+            bob.eval(TRANSCEIVERS, vec![]).await,
+        ];
+        assert_eq!(before, after, "toggling added transceivers");
+        for page in [&alice, &bob] {
+            assert_eq!(page.eval(SIGNALING_STATE, vec![]).await, json!("stable"));
+            page.assert_no_uncaught_errors().await;
+        }
+    });
+}
+
+/// Step 12: both sides turn their cameras on at the same moment in an
+/// audio-only call; the crossing offers settle (perfect negotiation), both
+/// end stable with video both ways, and later toggles add no transceivers.
+#[test]
+fn app12_simultaneous_camera_changes_converge() {
+    run(async {
+        let browser = browser().await;
+        let server = common::serve(app12::step());
+        let alice = browser.open("alice", &server.url()).await;
+        let bob = browser.open("bob", &server.url()).await;
+        for page in [&alice, &bob] {
+            page.wait_for_status("connected to the signaling server", QUICK)
+                .await;
+            page.click("#microphone").await;
+            page.wait_for_status("microphone is on", QUICK).await;
+        }
+        alice.click("#send-offer").await;
+        alice.wait_for_status("connected", CONNECTING).await;
+        bob.wait_for_status("connected: the connection state", CONNECTING)
+            .await;
+
+        // Both windows tick Camera at the same wall-clock instant.
+        let at = "const at = arguments[0]; setTimeout(() => document.getElementById('camera').click(), at - Date.now());";
+        let when = alice.eval("return Date.now() + 400;", vec![]).await;
+        alice.eval(at, vec![when.clone()]).await;
+        bob.eval(at, vec![when]).await;
+
+        for page in [&alice, &bob] {
+            page.wait_for("a stable signaling state with the camera sent", &format!(
+                "const pc = window.__probe.peerConnections.at(-1); return pc.signalingState === 'stable' && ({});",
+                SENDS_VIDEO.trim_start_matches("return ").trim_end_matches(';')
+            ), CONNECTING).await;
+        }
+        expect_remote_media(&alice).await;
+        expect_remote_media(&bob).await;
+
+        let settled = [
+            alice.eval(TRANSCEIVERS, vec![]).await,
+            bob.eval(TRANSCEIVERS, vec![]).await,
+        ];
+        toggle_camera(&alice).await;
+        toggle_camera(&bob).await;
+        bob.expect_inbound_growing("video", "framesDecoded").await;
+        alice.expect_inbound_growing("video", "framesDecoded").await;
+        let after = [
+            alice.eval(TRANSCEIVERS, vec![]).await,
+            bob.eval(TRANSCEIVERS, vec![]).await,
+        ];
+        assert_eq!(settled, after, "toggling added transceivers");
+        for page in [&alice, &bob] {
+            assert_eq!(page.eval(SIGNALING_STATE, vec![]).await, json!("stable"));
             page.assert_no_uncaught_errors().await;
         }
     });
