@@ -9,6 +9,9 @@ mod app11;
 #[allow(dead_code)]
 #[path = "../examples/app12.rs"]
 mod app12;
+#[allow(dead_code)]
+#[path = "../examples/app13.rs"]
+mod app13;
 
 use common::browser::{browser, run, Page};
 use common::call::{expect_remote_media, start_call, CONNECTING, QUICK};
@@ -201,5 +204,54 @@ fn app12_simultaneous_camera_changes_converge() {
             assert_eq!(page.eval(SIGNALING_STATE, vec![]).await, json!("stable"));
             page.assert_no_uncaught_errors().await;
         }
+    });
+}
+
+/// Whether the `<video>` and `<audio>` of the other side are empty.
+const REMOTE_MEDIA_CLEARED: &str =
+    "return document.getElementById('remote-video').srcObject === null \
+     && document.getElementById('remote-audio').srcObject === null;";
+
+/// How soon the peer must tear down after a leave (issue 5 asks for 3 s;
+/// step 08 took about 8 s through the connection state alone).
+const LEAVE_NOTICED: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Step 13: Leave tells the peer, which clears its remote media within 3 s;
+/// so does closing the tab.
+#[test]
+fn app13_leave_and_tab_close_reach_the_peer_at_once() {
+    run(async {
+        let browser = browser().await;
+        let server = common::serve(app13::step());
+
+        let (alice, bob) = start_call(&browser, &server).await;
+        alice.click("#leave").await;
+        bob.wait_for(
+            "bob's remote media to clear",
+            REMOTE_MEDIA_CLEARED,
+            LEAVE_NOTICED,
+        )
+        .await;
+        bob.wait_for_status("the other side left the call", QUICK)
+            .await;
+        alice.wait_for_status("you left", QUICK).await;
+        assert_eq!(alice.eval(REMOTE_MEDIA_CLEARED, vec![]).await, json!(true));
+        alice.assert_no_uncaught_errors().await;
+        bob.assert_no_uncaught_errors().await;
+        alice.close().await;
+        bob.close().await;
+
+        // A new call, ended by closing Alice's tab.
+        let (alice, bob) = start_call(&browser, &server).await;
+        alice.close().await;
+        bob.wait_for(
+            "bob's remote media to clear after the tab closed",
+            REMOTE_MEDIA_CLEARED,
+            LEAVE_NOTICED,
+        )
+        .await;
+        bob.wait_for_status("the other side left the call", QUICK)
+            .await;
+        bob.assert_no_uncaught_errors().await;
     });
 }
