@@ -12,6 +12,9 @@ mod app12;
 #[allow(dead_code)]
 #[path = "../examples/app13.rs"]
 mod app13;
+#[allow(dead_code)]
+#[path = "../examples/app14.rs"]
+mod app14;
 
 use common::browser::{browser, run, Page};
 use common::call::{expect_remote_media, start_call, CONNECTING, QUICK};
@@ -252,6 +255,67 @@ fn app13_leave_and_tab_close_reach_the_peer_at_once() {
         .await;
         bob.wait_for_status("the other side left the call", QUICK)
             .await;
+        bob.assert_no_uncaught_errors().await;
+    });
+}
+
+/// Step 14: only the answering side turns its camera and microphone on, and
+/// the offering side (no device at all) still decodes its video and receives
+/// its sound; the same when the answering side turns them on mid-call.
+#[test]
+fn app14_media_from_the_answering_side_only() {
+    run(async {
+        let browser = browser().await;
+        let server = common::serve(app14::step());
+        let alice = browser.open("alice", &server.url()).await;
+        let bob = browser.open("bob", &server.url()).await;
+        for page in [&alice, &bob] {
+            page.wait_for_status("connected to the signaling server", QUICK)
+                .await;
+        }
+        bob.turn_devices_on().await;
+        alice.click("#send-offer").await;
+        alice.wait_for_status("connected", CONNECTING).await;
+        alice.expect_video_playing("#remote-video").await;
+        alice.expect_inbound_growing("video", "framesDecoded").await;
+        alice
+            .expect_inbound_growing("audio", "totalSamplesReceived")
+            .await;
+        alice.assert_no_uncaught_errors().await;
+        bob.assert_no_uncaught_errors().await;
+        alice.close().await;
+        bob.close().await;
+
+        // Neither has a device when the call starts; Bob turns his on mid-call.
+        let alice = browser.open("alice", &server.url()).await;
+        let bob = browser.open("bob", &server.url()).await;
+        for page in [&alice, &bob] {
+            page.wait_for_status("connected to the signaling server", QUICK)
+                .await;
+        }
+        alice.click("#send-offer").await;
+        alice.wait_for_status("connected", CONNECTING).await;
+        bob.wait_for_status("connected: the connection state", CONNECTING)
+            .await;
+        bob.turn_devices_on().await;
+        alice.expect_video_playing("#remote-video").await;
+        alice.expect_inbound_growing("video", "framesDecoded").await;
+        alice
+            .expect_inbound_growing("audio", "totalSamplesReceived")
+            .await;
+        // Filled senders, not a renegotiation: the first offer/answer was the only one.
+        let offers = bob
+            .eval(
+                "return window.__probe.console.filter(l => l === 'log: sent offer').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            offers,
+            json!(0),
+            "the answering side had to send an offer of its own"
+        );
+        alice.assert_no_uncaught_errors().await;
         bob.assert_no_uncaught_errors().await;
     });
 }
