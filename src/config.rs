@@ -24,6 +24,11 @@ pub const DEFAULT_HOST: &str = "127.0.0.1";
 /// The port the tutorial's text and screenshots use.
 pub const DEFAULT_PORT: u16 = 8080;
 
+/// A room needs two people for a call.
+pub const MIN_ROOM_SIZE: usize = 2;
+/// Past 16 a full mesh uploads 15 streams from every member: no laptop copes.
+pub const MAX_ROOM_SIZE: usize = 16;
+
 /// One operator setting: its flag, its environment variable, and what it does.
 pub struct Setting {
     pub flag: &'static str,
@@ -52,6 +57,11 @@ pub const SETTINGS: &[Setting] = &[
         flag: "allowed-origins",
         env: "ALLOWED_ORIGINS",
         help: "comma-separated extra page origins allowed to open /ws, e.g. https://chat.example.org",
+    },
+    Setting {
+        flag: "room-size",
+        env: "ROOM_SIZE",
+        help: "most people in one room, 2 to 16 (default 4: in a mesh each member uploads one stream per other member)",
     },
     Setting {
         flag: "static-root",
@@ -159,6 +169,18 @@ impl Config {
                 .filter(|o| !o.is_empty())
                 .map(String::from)
                 .collect();
+        }
+        if let Some(size) = value("room-size") {
+            config.limits.room_size = size
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (MIN_ROOM_SIZE..=MAX_ROOM_SIZE).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "ROOM_SIZE/--room-size must be a number from {MIN_ROOM_SIZE} to {MAX_ROOM_SIZE}, not {size:?}"
+                    ))
+                })?;
         }
         if let Some(root) = value("static-root") {
             config.static_root = PathBuf::from(root);

@@ -12,7 +12,7 @@
 //! | [`config`] | operator settings from flags and environment (`HOST`, `PORT`, `STATIC_ROOT`) | step 01 |
 //! | [`server`] | the HTTP server: a step's page folder, logging, graceful stop | step 01 |
 //! | [`cli`] | the `main` of every example: settings, start, URL, Ctrl-C | step 01 |
-//! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets), [`signaling::message`] (wire types), [`signaling::origin`], [`signaling::rate`] | step 07 |
+//! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets and rooms, and the three relay policies), [`signaling::message`] (wire types, name rules), [`signaling::origin`], [`signaling::rate`] | step 07; direct policy step 15, rooms step 17 |
 //! | [`ice`] | `GET /ice-servers`: the ICE server list, checked at start | step 09 |
 //!
 //! The library holds the mechanisms; each example chooses the ones its step

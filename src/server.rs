@@ -130,6 +130,11 @@ impl Server {
         self.hub.as_ref().map_or(0, |hub| hub.peer_count())
     }
 
+    /// How many rooms have members now (0 for steps without rooms).
+    pub fn open_rooms(&self) -> usize {
+        self.hub.as_ref().map_or(0, |hub| hub.room_count())
+    }
+
     /// Stops accepting, lets requests in flight finish (up to
     /// [`SHUTDOWN_GRACE_SECS`]), and waits for the server thread to end.
     pub fn stop(mut self) {
@@ -222,8 +227,8 @@ async fn serve(
     // Upgraded sockets outlive actix's graceful stop unless told to close:
     // each socket loop watches this and closes with 1001 "going away".
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let signaling = step.signaling.map(|_policy| Signaling {
-        hub: signaling::hub::spawn(),
+    let signaling = step.signaling.map(|policy| Signaling {
+        hub: signaling::hub::spawn(policy, config.limits.room_size),
         limits: config.limits,
         allowed_origins: config.allowed_origins.clone(),
         shutdown: shutdown_rx,

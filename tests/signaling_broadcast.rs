@@ -10,71 +10,14 @@ mod app07;
 
 use std::time::{Duration, Instant};
 
+use common::ws::{close_code, connect, next_json, next_text, wait_for_open_sockets, Socket, WAIT};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use videochat::config::Config;
-use videochat::server::Server;
 use videochat::signaling::Limits;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Longest any single expected event may take on a loaded machine.
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn connect(server: &Server) -> Socket {
-    let url = format!("ws://{}/ws", server.addr());
-    let (socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect to /ws");
-    socket
-}
-
-/// The next text message, failing the test on anything else or on timeout.
-async fn next_text(socket: &mut Socket) -> String {
-    loop {
-        match tokio::time::timeout(WAIT, socket.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => return text.to_string(),
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            other => panic!("expected a text message, got {other:?}"),
-        }
-    }
-}
-
-async fn next_json(socket: &mut Socket) -> Value {
-    let text = next_text(socket).await;
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-/// Reads until the server closes the socket and returns the close code.
-async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        match tokio::time::timeout(WAIT, socket.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| f.code),
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(_)) | None) | Err(_) => return None,
-        }
-    }
-    None
-}
-
-/// Waits until the server holds exactly `expected` sockets.
-async fn wait_for_open_sockets(server: &Server, expected: usize) {
-    let deadline = Instant::now() + WAIT;
-    while server.open_sockets() != expected {
-        assert!(
-            Instant::now() < deadline,
-            "the server still holds {} sockets, expected {expected}",
-            server.open_sockets()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// Proves `socket` has nothing queued: a bad message's error must be the very next thing it reads.
 async fn assert_nothing_queued(socket: &mut Socket) {

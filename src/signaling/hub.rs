@@ -1,19 +1,29 @@
-//! The hub: one task that owns the set of open sockets.
+//! The hub: one task that owns the open sockets and the rooms.
 //!
 //! Sessions talk to it through a cloneable [`HubHandle`]; nothing else touches
-//! the map of peers, so there are no locks to get wrong. Each peer has a
-//! bounded outgoing queue and the hub only ever `try_send`s to it: a page that
-//! stops reading fills its own queue and is dropped, and can never make the
-//! hub (and so everyone else) wait.
+//! the maps, so there are no locks to get wrong. Each peer has a bounded
+//! outgoing queue and the hub only ever `try_send`s to it: a page that stops
+//! reading fills its own queue and is dropped, and can never make the hub (and
+//! so everyone else) wait.
+//!
+//! How a message travels depends on the step's [`Policy`]:
+//! broadcast (steps 07-14) sends it to everyone else unchanged; direct (15-16)
+//! and rooms (17) deliver it to the one peer named in `to`, inside the
+//! sender's room, with `from` set by the server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-/// A socket's id inside the server.
-pub type PeerId = u64;
+use super::message::{valid_name, ErrorCode, ServerMessage};
+use super::Policy;
+
+/// A socket's id: random and unguessable, so a page cannot address (or
+/// impersonate) a peer it was not told about.
+pub type PeerId = Arc<str>;
 
 /// Text queued for one socket.
 pub type Outgoing = Arc<str>;
@@ -21,6 +31,9 @@ pub type Outgoing = Arc<str>;
 /// How many commands may wait for the hub. Sessions wait (not fail) when it is
 /// full, which slows the senders down instead of growing memory.
 const COMMAND_QUEUE: usize = 1024;
+
+/// The room every member is in under the direct policy, which has no rooms.
+const THE_ONLY_ROOM: &str = "";
 
 enum Command {
     Join {
@@ -30,9 +43,9 @@ enum Command {
     Leave {
         id: PeerId,
     },
-    /// Broadcast policy: to every other open socket.
-    Broadcast {
+    Message {
         from: PeerId,
+        object: Map<String, Value>,
         text: Outgoing,
     },
 }
@@ -42,6 +55,7 @@ enum Command {
 pub struct HubHandle {
     commands: mpsc::Sender<Command>,
     peers: Arc<AtomicUsize>,
+    rooms: Arc<AtomicUsize>,
 }
 
 impl HubHandle {
@@ -56,82 +70,260 @@ impl HubHandle {
         answer.await.ok()
     }
 
-    /// Unregisters a socket. Safe to call for a peer the hub already dropped.
+    /// Unregisters a socket (announcing it to its room). Safe to call for a
+    /// peer the hub already dropped.
     pub async fn leave(&self, id: PeerId) {
         // An error means the hub has stopped, and with it every registration.
         let _ = self.commands.send(Command::Leave { id }).await;
     }
 
-    /// Relays `text` to every socket but `from`.
-    pub async fn broadcast(&self, from: PeerId, text: Outgoing) {
-        let _ = self.commands.send(Command::Broadcast { from, text }).await;
+    /// Hands the hub a valid message (`object` is `text` parsed) to relay.
+    pub async fn message(&self, from: PeerId, object: Map<String, Value>, text: Outgoing) {
+        let _ = self
+            .commands
+            .send(Command::Message { from, object, text })
+            .await;
     }
 
     /// How many sockets are registered now (tests and logs use it).
     pub fn peer_count(&self) -> usize {
         self.peers.load(Ordering::SeqCst)
     }
+
+    /// How many rooms have members now.
+    pub fn room_count(&self) -> usize {
+        self.rooms.load(Ordering::SeqCst)
+    }
 }
 
 /// Starts the hub task on the current runtime and returns its handle.
-pub fn spawn() -> HubHandle {
+pub fn spawn(policy: Policy, room_size: usize) -> HubHandle {
     let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
     let peers = Arc::new(AtomicUsize::new(0));
+    let rooms = Arc::new(AtomicUsize::new(0));
     let hub = Hub {
+        policy,
+        room_size,
         peers: HashMap::new(),
-        next_id: 1,
-        count: peers.clone(),
+        rooms: HashMap::new(),
+        peer_count: peers.clone(),
+        room_count: rooms.clone(),
     };
     actix_web::rt::spawn(hub.run(receiver));
-    HubHandle { commands, peers }
+    HubHandle {
+        commands,
+        peers,
+        rooms,
+    }
+}
+
+struct Peer {
+    outbox: mpsc::Sender<Outgoing>,
+    /// The room it joined, once it has (direct and rooms policies).
+    room: Option<String>,
 }
 
 struct Hub {
-    peers: HashMap<PeerId, mpsc::Sender<Outgoing>>,
-    next_id: PeerId,
-    count: Arc<AtomicUsize>,
+    policy: Policy,
+    room_size: usize,
+    peers: HashMap<PeerId, Peer>,
+    rooms: HashMap<String, HashSet<PeerId>>,
+    peer_count: Arc<AtomicUsize>,
+    room_count: Arc<AtomicUsize>,
 }
 
 impl Hub {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         while let Some(command) = commands.recv().await {
             match command {
-                Command::Join { outbox, reply } => {
-                    let id = self.next_id;
-                    self.next_id += 1;
-                    self.peers.insert(id, outbox);
-                    if reply.send(id).is_err() {
-                        // The session gave up while waiting: forget it again.
-                        self.peers.remove(&id);
-                    }
-                    log::info!("peer {id} connected ({} open)", self.peers.len());
-                }
-                Command::Leave { id } => {
-                    if self.peers.remove(&id).is_some() {
-                        log::info!("peer {id} left ({} open)", self.peers.len());
-                    }
-                }
-                Command::Broadcast { from, text } => self.broadcast(from, text),
+                Command::Join { outbox, reply } => self.register(outbox, reply),
+                Command::Leave { id } => self.unregister(&id),
+                Command::Message { from, object, text } => match self.policy {
+                    Policy::Broadcast => self.broadcast(&from, text),
+                    Policy::Direct | Policy::Rooms => self.route(&from, object),
+                },
             }
-            self.count.store(self.peers.len(), Ordering::SeqCst);
+            self.peer_count.store(self.peers.len(), Ordering::SeqCst);
+            self.room_count.store(self.rooms.len(), Ordering::SeqCst);
         }
     }
 
-    fn broadcast(&mut self, from: PeerId, text: Outgoing) {
-        let mut too_slow = Vec::new();
-        for (&id, outbox) in &self.peers {
-            if id == from {
-                continue;
+    fn register(&mut self, outbox: mpsc::Sender<Outgoing>, reply: oneshot::Sender<PeerId>) {
+        let id = new_peer_id();
+        if reply.send(id.clone()).is_err() {
+            return; // the session gave up while waiting
+        }
+        self.peers.insert(id.clone(), Peer { outbox, room: None });
+        if self.policy != Policy::Broadcast {
+            self.send(&id, json!({ "type": "welcome", "id": &*id }));
+        }
+        log::info!("peer {} connected ({} open)", short(&id), self.peers.len());
+    }
+
+    fn unregister(&mut self, id: &PeerId) {
+        self.leave_room(id);
+        if self.peers.remove(id).is_some() {
+            log::info!("peer {} left ({} open)", short(id), self.peers.len());
+        }
+    }
+
+    fn broadcast(&mut self, from: &PeerId, text: Outgoing) {
+        let others: Vec<PeerId> = self
+            .peers
+            .keys()
+            .filter(|id| *id != from)
+            .cloned()
+            .collect();
+        for id in others {
+            self.send_text(&id, text.clone());
+        }
+    }
+
+    /// Direct and rooms policies: `join`, `leave`, or a message for one peer.
+    fn route(&mut self, from: &PeerId, mut object: Map<String, Value>) {
+        match object.get("type").and_then(Value::as_str) {
+            Some("join") => self.join_room(from, &object),
+            Some("leave") => {
+                if !self.leave_room(from) {
+                    self.refuse(from, ErrorCode::NotJoined, "join before leaving");
+                }
             }
-            if outbox.try_send(text.clone()).is_err() {
-                // Full (it stopped reading) or closed (it is leaving anyway).
-                too_slow.push(id);
+            _ => {
+                let Some(room) = self.peers.get(from).and_then(|p| p.room.clone()) else {
+                    return self.refuse(from, ErrorCode::NotJoined, "send join first");
+                };
+                let Some(Value::String(to)) = object.get("to") else {
+                    return self.refuse(
+                        from,
+                        ErrorCode::BadMessage,
+                        "a message needs a string field \"to\" naming a peer",
+                    );
+                };
+                let target: PeerId = Arc::from(to.as_str());
+                let in_room = self.rooms.get(&room).is_some_and(|m| m.contains(&target));
+                if !in_room || target == *from {
+                    return self.refuse(from, ErrorCode::UnknownPeer, "no such peer in your room");
+                }
+                // Whatever the page claimed, `from` is who really sent it.
+                object.insert("from".into(), Value::String(from.to_string()));
+                self.send(&target, Value::Object(object));
             }
         }
-        for id in too_slow {
+    }
+
+    fn join_room(&mut self, from: &PeerId, object: &Map<String, Value>) {
+        if self.peers.get(from).is_some_and(|p| p.room.is_some()) {
+            return self.refuse(
+                from,
+                ErrorCode::BadMessage,
+                "already joined: send leave first",
+            );
+        }
+        let username = match valid_name(object.get("username"), "username") {
+            Ok(name) => name,
+            Err(reason) => return self.refuse(from, ErrorCode::BadMessage, &reason),
+        };
+        let room = match self.policy {
+            Policy::Rooms => match valid_name(object.get("room"), "room") {
+                Ok(name) => name,
+                Err(reason) => return self.refuse(from, ErrorCode::BadMessage, &reason),
+            },
+            _ => THE_ONLY_ROOM.to_string(),
+        };
+        let members = self.rooms.get(&room).map_or(0, HashSet::len);
+        if members >= self.room_size {
+            let message = format!("the room is full ({} people at most)", self.room_size);
+            return self.refuse(from, ErrorCode::RoomFull, &message);
+        }
+        let announcement = json!({ "type": "join", "from": &**from, "username": username });
+        let others: Vec<PeerId> = self
+            .rooms
+            .get(&room)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        for id in others {
+            self.send(&id, announcement.clone());
+        }
+        self.rooms
+            .entry(room.clone())
+            .or_default()
+            .insert(from.clone());
+        if let Some(peer) = self.peers.get_mut(from) {
+            peer.room = Some(room);
+        }
+    }
+
+    /// Takes `id` out of its room and tells the others. False if it was in none.
+    fn leave_room(&mut self, id: &PeerId) -> bool {
+        let Some(room) = self.peers.get_mut(id).and_then(|p| p.room.take()) else {
+            return false;
+        };
+        let mut others = Vec::new();
+        if let Some(members) = self.rooms.get_mut(&room) {
+            members.remove(id);
+            others = members.iter().cloned().collect();
+            if members.is_empty() {
+                self.rooms.remove(&room);
+            }
+        }
+        let announcement = json!({ "type": "leave", "from": &**id });
+        for other in others {
+            self.send(&other, announcement.clone());
+        }
+        true
+    }
+
+    fn refuse(&mut self, to: &PeerId, code: ErrorCode, message: &str) {
+        let text = ServerMessage::error(code, message).to_text();
+        self.send_text(to, Outgoing::from(text));
+    }
+
+    fn send(&mut self, to: &PeerId, message: Value) {
+        self.send_text(to, Outgoing::from(message.to_string()));
+    }
+
+    /// Queues `text` for one peer; a peer whose queue is full is dropped.
+    fn send_text(&mut self, to: &PeerId, text: Outgoing) {
+        let Some(peer) = self.peers.get(to) else {
+            return;
+        };
+        if peer.outbox.try_send(text).is_err() {
+            // Full (it stopped reading) or closed (it is leaving anyway).
             // Dropping its queue's sender tells its session to close the socket.
-            self.peers.remove(&id);
-            log::warn!("peer {id} dropped: its outgoing queue is full");
+            log::warn!("peer {} dropped: its outgoing queue is full", short(to));
+            self.unregister(to);
         }
+    }
+}
+
+/// 128 random bits as hex. If the system's random source fails (it does not
+/// on any supported platform), the process cannot safely hand out ids.
+fn new_peer_id() -> PeerId {
+    let mut bytes = [0u8; 16];
+    if let Err(err) = getrandom::fill(&mut bytes) {
+        panic!("the system random source failed: {err}");
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Arc::from(hex)
+}
+
+/// The first characters of an id, enough to follow one peer in the logs.
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_ids_are_long_random_and_distinct() {
+        let a = new_peer_id();
+        let b = new_peer_id();
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
     }
 }

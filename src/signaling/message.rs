@@ -13,6 +13,12 @@ use serde_json::{Map, Value};
 pub enum ErrorCode {
     /// Not a JSON object with a string `type`, a field of the wrong type, or binary.
     BadMessage,
+    /// `to` names nobody, or somebody outside the sender's room.
+    UnknownPeer,
+    /// The message needs the sender to have joined first.
+    NotJoined,
+    /// The room already has as many members as it may.
+    RoomFull,
     /// The socket sends faster than its rate limit.
     RateLimited,
 }
@@ -63,9 +69,33 @@ pub fn parse_envelope(text: &str) -> Result<Map<String, Value>, ServerMessage> {
     }
 }
 
+/// Longest username or room name, in characters: enough for a real name,
+/// short enough to lay out in a tile.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Checks a username or room name: a string, trimmed, 1 to 64 characters,
+/// no control characters. Returns the trimmed name or why it is refused.
+pub fn valid_name(value: Option<&Value>, field: &str) -> Result<String, String> {
+    let Some(Value::String(name)) = value else {
+        return Err(format!("\"{field}\" must be a string"));
+    };
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        return Err(format!(
+            "\"{field}\" must be 1 to {MAX_NAME_CHARS} characters"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!("\"{field}\" must not contain control characters"));
+    }
+    Ok(name.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn objects_with_a_string_type_pass() {
@@ -83,6 +113,24 @@ mod tests {
                 err.to_text()
             );
         }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_checked() {
+        let name = |v: Value| valid_name(Some(&v), "username");
+        assert_eq!(name(json!("  alice ")).unwrap(), "alice");
+        assert_eq!(name(json!("<b>bob</b>")).unwrap(), "<b>bob</b>");
+        assert_eq!(name(json!("é".repeat(64))).unwrap().chars().count(), 64);
+        for bad in [
+            json!(""),
+            json!("   "),
+            json!("x".repeat(65)),
+            json!("a\nb"),
+            json!(7),
+        ] {
+            assert!(name(bad.clone()).is_err(), "{bad}");
+        }
+        assert!(valid_name(None, "room").unwrap_err().contains("room"));
     }
 
     #[test]

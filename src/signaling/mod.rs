@@ -20,6 +20,10 @@ use tokio::sync::watch;
 pub enum Policy {
     /// Steps 07-14: every valid message goes, unchanged, to every other socket.
     Broadcast,
+    /// Steps 15-16: ids, `join` announced to the others, each message to its `to`.
+    Direct,
+    /// Step 17: as direct, inside named rooms with a size limit.
+    Rooms,
 }
 
 /// The limits every socket lives under. Each default is a constant with the
@@ -42,6 +46,8 @@ pub struct Limits {
     pub client_timeout: Duration,
     /// Longest a single write to a socket may take.
     pub send_timeout: Duration,
+    /// Most members a room may have (direct and rooms policies).
+    pub room_size: usize,
 }
 
 /// 64 KiB: an SDP with many candidates is under 10 KiB, and a chat line far
@@ -64,6 +70,9 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// 10 s for one write: longer means the page's connection is stuck.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// 4 people: in a mesh each member uploads one stream per other member, so
+/// a room of 4 uploads 3 streams from every laptop; more needs an SFU.
+pub const ROOM_SIZE: usize = 4;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -76,6 +85,7 @@ impl Default for Limits {
             heartbeat_interval: HEARTBEAT_INTERVAL,
             client_timeout: CLIENT_TIMEOUT,
             send_timeout: SEND_TIMEOUT,
+            room_size: ROOM_SIZE,
         }
     }
 }

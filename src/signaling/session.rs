@@ -31,7 +31,7 @@ pub async fn run(
         return;
     };
     let mut socket = Socket {
-        id,
+        id: id.clone(),
         session: session.clone(),
         hub: hub.clone(),
         limits,
@@ -39,7 +39,7 @@ pub async fn run(
         refused_in_a_row: 0,
     };
     let close = socket.drive(stream, queued, shutdown).await;
-    hub.leave(id).await;
+    hub.leave(id.clone()).await;
     if let Some(close) = &close {
         log::info!(
             "peer {id} closed: {:?} {}",
@@ -171,7 +171,11 @@ impl Socket {
         }
         self.refused_in_a_row = 0;
         match parse_envelope(text) {
-            Ok(_) => self.hub.broadcast(self.id, Outgoing::from(text)).await,
+            Ok(object) => {
+                self.hub
+                    .message(self.id.clone(), object, Outgoing::from(text))
+                    .await
+            }
             Err(refusal) => self.refuse(refusal).await,
         }
         None

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod call;
 pub mod http;
 pub mod stun;
+pub mod ws;
 
 use videochat::config::Config;
 use videochat::server::{self, Server, Step};
