@@ -18,7 +18,7 @@ mod app10;
 use std::time::{Duration, Instant};
 
 use common::browser::{browser, run};
-use common::call::{expect_remote_media, start_call, QUICK};
+use common::call::{expect_remote_media, start_call, QUICK, REMOTE_MEDIA_CLEARED};
 use common::stun::{Coturn, SilentStun};
 use videochat::config::Config;
 use videochat::server::{Server, Step};
@@ -35,11 +35,6 @@ fn app07_offer_and_answer_travel_through_the_server() {
         bob.assert_no_uncaught_errors().await;
     });
 }
-
-/// Whether the `<video>` and `<audio>` of the other side are empty.
-const REMOTE_MEDIA_CLEARED: &str =
-    "return document.getElementById('remote-video').srcObject === null \
-     && document.getElementById('remote-audio').srcObject === null;";
 
 /// Step 08: Leave clears the leaver's remote media at once; the other side
 /// clears its own when its connection state reports the loss.

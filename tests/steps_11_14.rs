@@ -17,7 +17,7 @@ mod app13;
 mod app14;
 
 use common::browser::{browser, run, Page};
-use common::call::{expect_remote_media, start_call, CONNECTING, QUICK};
+use common::call::{expect_remote_media, start_call, CONNECTING, QUICK, REMOTE_MEDIA_CLEARED};
 use serde_json::json;
 
 /// The chat log of `page` as (who, text) pairs, read from the DOM.
@@ -209,11 +209,6 @@ fn app12_simultaneous_camera_changes_converge() {
         }
     });
 }
-
-/// Whether the `<video>` and `<audio>` of the other side are empty.
-const REMOTE_MEDIA_CLEARED: &str =
-    "return document.getElementById('remote-video').srcObject === null \
-     && document.getElementById('remote-audio').srcObject === null;";
 
 /// How soon the peer must tear down after a leave (issue 5 asks for 3 s;
 /// step 08 took about 8 s through the connection state alone).

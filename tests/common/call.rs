@@ -37,3 +37,8 @@ pub async fn expect_remote_media(page: &Page<'_>) {
     page.expect_inbound_growing("audio", "totalSamplesReceived")
         .await;
 }
+
+/// Whether the `<video>` and `<audio>` of the other side are empty.
+pub const REMOTE_MEDIA_CLEARED: &str =
+    "return document.getElementById('remote-video').srcObject === null \
+     && document.getElementById('remote-audio').srcObject === null;";
