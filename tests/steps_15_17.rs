@@ -5,10 +5,17 @@ mod common;
 #[allow(dead_code)]
 #[path = "../examples/app15.rs"]
 mod app15;
+#[allow(dead_code)]
+#[path = "../examples/app16.rs"]
+mod app16;
 
 use common::browser::{browser, run, Page};
-use common::call::{expect_remote_media, CONNECTING, QUICK};
+use common::call::{expect_media_from_each, expect_remote_media, CONNECTING, QUICK};
 use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// How soon the others must see a member's tile go when it leaves.
+const TILE_GONE: Duration = Duration::from_secs(3);
 
 /// Types `name` on the join screen of `page` and presses Join.
 async fn join(page: &Page<'_>, name: &str) {
@@ -63,9 +70,132 @@ fn app15_names_are_shown_literally_and_join_starts_the_call() {
             .wait_for(
                 "Alice's remote media to clear",
                 "return document.getElementById('remote-video').srcObject === null;",
-                std::time::Duration::from_secs(3),
+                TILE_GONE,
             )
             .await;
         alice.wait_for("the remote name to reset", "return document.getElementById('remote-username').textContent.startsWith('Waiting');", QUICK).await;
+    });
+}
+
+/// Waits until `page` shows one tile per name in `names`, each with its
+/// connection up, and returns nothing else: no extra tiles, no missing ones.
+async fn expect_tiles_connected(page: &Page<'_>, names: &[&str]) {
+    let mut wanted: Vec<&str> = names.to_vec();
+    wanted.sort();
+    let condition = format!(
+        "const tiles = [...document.querySelectorAll('#peers .peer')]; \
+         const names = tiles.map((t) => t.querySelector('.peer-name').textContent).sort(); \
+         const up = tiles.every((t) => t.querySelector('.peer-state').textContent.includes('connection: connected')); \
+         return up && JSON.stringify(names) === {} && names;",
+        json!(serde_json::to_string(&wanted).unwrap_or_default())
+    );
+    page.wait_for(
+        &format!("tiles for {wanted:?}, all connected"),
+        &condition,
+        CONNECTING,
+    )
+    .await;
+}
+
+/// Waits until `page` has no tile named `name`, failing once `deadline` has passed.
+async fn expect_tile_gone_by(page: &Page<'_>, name: &str, deadline: Instant) {
+    let condition = format!(
+        "return ![...document.querySelectorAll('#peers .peer-name')].some((n) => n.textContent === {});",
+        json!(name)
+    );
+    let left = deadline.saturating_duration_since(Instant::now());
+    page.wait_for(&format!("{name}'s tile to go"), &condition, left)
+        .await;
+}
+
+/// Step 16: three people in a full mesh each see and hear the two others in
+/// tiles with the right names; a chat line reaches both others; a member who
+/// leaves, and one whose tab closes, vanish from the others within 3 s.
+#[test]
+fn app16_three_people_see_hear_and_chat_with_each_other() {
+    run(async {
+        let browser = browser().await;
+        let server = common::serve(app16::step());
+        let names = ["Alice", "Bob", "Carol"];
+        let mut pages = Vec::new();
+        for name in names {
+            let page = browser.open(&name.to_lowercase(), &server.url()).await;
+            join(&page, name).await;
+            page.turn_devices_on().await;
+            pages.push(page);
+        }
+        for (page, name) in pages.iter().zip(names) {
+            let others: Vec<&str> = names.iter().copied().filter(|n| *n != name).collect();
+            expect_tiles_connected(page, &others).await;
+            for tile in 1..=2 {
+                page.expect_video_playing(&format!("#peers .peer:nth-child({tile}) video"))
+                    .await;
+            }
+            expect_media_from_each(page, 2).await;
+        }
+
+        // A line from Alice reaches Bob and Carol, labelled with her name.
+        let [alice, bob, carol] = &pages[..] else {
+            unreachable!("three pages were opened")
+        };
+        alice.type_into("#message", "Hello, both of you!").await;
+        alice.click("#send-message").await;
+        for page in [bob, carol] {
+            page.wait_for(
+                "Alice's line in the chat",
+                "const last = document.querySelector('#messages li:last-child'); \
+                 return last && last.querySelector('.who').textContent === 'Alice' \
+                   && last.querySelector('.text').textContent === 'Hello, both of you!';",
+                QUICK,
+            )
+            .await;
+        }
+
+        // Alice's camera goes off and on again: every connection stops
+        // sending her video and then sends the new track, and both others
+        // decode it again.
+        let video_senders = "return window.__probe.peerConnections \
+            .filter((pc) => pc.connectionState !== 'closed') \
+            .map((pc) => pc.getSenders().filter((s) => s.track && s.track.kind === 'video' \
+              && s.track.readyState === 'live').length);";
+        alice.click("#camera").await;
+        alice.wait_for_status("camera is off", QUICK).await;
+        assert_eq!(alice.eval(video_senders, vec![]).await, json!([0, 0]));
+        alice.click("#camera").await;
+        alice.wait_for_status("camera is on", QUICK).await;
+        assert_eq!(alice.eval(video_senders, vec![]).await, json!([1, 1]));
+        expect_media_from_each(bob, 2).await;
+        expect_media_from_each(carol, 2).await;
+
+        // Carol presses Leave: her tile goes from Alice's and Bob's pages, and
+        // she is back on the join screen with no tiles.
+        let deadline = Instant::now() + TILE_GONE;
+        carol.click("#leave").await;
+        expect_tile_gone_by(alice, "Carol", deadline).await;
+        expect_tile_gone_by(bob, "Carol", deadline).await;
+        carol
+            .wait_for(
+                "Carol back on the join screen",
+                "return !document.getElementById('join-form').hidden \
+                   && document.querySelectorAll('#peers .peer').length === 0;",
+                QUICK,
+            )
+            .await;
+
+        // Join brings her back, and the others call her again.
+        carol.click("#join").await;
+        expect_tiles_connected(alice, &["Bob", "Carol"]).await;
+        expect_tiles_connected(carol, &["Alice", "Bob"]).await;
+        expect_media_from_each(carol, 2).await;
+
+        // Bob closes his tab: his tile goes from both others.
+        let [alice, bob, carol] = <[Page; 3]>::try_from(pages).unwrap_or_else(|_| unreachable!());
+        let deadline = Instant::now() + TILE_GONE;
+        bob.close().await;
+        expect_tile_gone_by(&alice, "Bob", deadline).await;
+        expect_tile_gone_by(&carol, "Bob", deadline).await;
+        for page in [&alice, &carol] {
+            page.assert_no_uncaught_errors().await;
+        }
     });
 }

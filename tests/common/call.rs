@@ -42,3 +42,33 @@ pub async fn expect_remote_media(page: &Page<'_>) {
 pub const REMOTE_MEDIA_CLEARED: &str =
     "return document.getElementById('remote-video').srcObject === null \
      && document.getElementById('remote-audio').srcObject === null;";
+
+/// Asserts that `page` has exactly `count` open connections and that on each
+/// of them decoded video frames and received audio samples keep growing: in a
+/// mesh every member must be heard and seen, not just one of them.
+pub async fn expect_media_from_each(page: &Page<'_>, count: usize) {
+    for (kind, counter) in [
+        ("video", "framesDecoded"),
+        ("audio", "totalSamplesReceived"),
+    ] {
+        let before = page
+            .eval(
+                "return (await window.__probe.inboundEach(arguments[0])).map((one) => one[arguments[1]]);",
+                vec![kind.into(), counter.into()],
+            )
+            .await;
+        let connections = before.as_array().map_or(0, Vec::len);
+        assert_eq!(connections, count, "open connections with {kind}");
+        let condition = format!(
+            "const before = {before}; \
+             const now = (await window.__probe.inboundEach({kind:?})).map((one) => one[{counter:?}]); \
+             return now.length === before.length && now.every((n, i) => n > before[i]) && now;"
+        );
+        page.wait_for(
+            &format!("inbound {kind} {counter} to grow on each of {count} connections"),
+            &condition,
+            Duration::from_secs(20),
+        )
+        .await;
+    }
+}

@@ -10,6 +10,7 @@
 //                    with a DOMException of that name (denied, missing, busy)
 //   videoFrames(selector, wanted, timeoutMs)  frames presented by a <video>
 //   inbound(kind)    summed inbound-rtp counters of every peer connection
+//   inboundEach(kind)  the same counters for each open connection
 (() => {
   const probe = {
     console: [],
@@ -87,16 +88,29 @@
     video.requestVideoFrameCallback(onFrame);
   });
 
-  probe.inbound = async (kind) => {
-    const total = { framesDecoded: 0, bytesReceived: 0, totalSamplesReceived: 0, packetsReceived: 0 };
+  // inbound-rtp counters of `kind` for each open connection, in the order the
+  // page made them (a mesh page has one connection per other member).
+  probe.inboundEach = async (kind) => {
+    const each = [];
     for (const pc of probe.peerConnections) {
       if (pc.connectionState === 'closed') continue;
+      const total = { framesDecoded: 0, bytesReceived: 0, totalSamplesReceived: 0, packetsReceived: 0 };
       const stats = await pc.getStats();
       stats.forEach((report) => {
         if (report.type === 'inbound-rtp' && report.kind === kind) {
           for (const key of Object.keys(total)) total[key] += report[key] || 0;
         }
       });
+      each.push(total);
+    }
+    return each;
+  };
+
+  // The same counters summed over every open connection.
+  probe.inbound = async (kind) => {
+    const total = { framesDecoded: 0, bytesReceived: 0, totalSamplesReceived: 0, packetsReceived: 0 };
+    for (const one of await probe.inboundEach(kind)) {
+      for (const key of Object.keys(total)) total[key] += one[key];
     }
     return total;
   };

@@ -1,0 +1,27 @@
+//! Step 16: video chat with several people.
+//!
+//! The server is step 15's: the direct policy already routes each message to
+//! the one peer it names, which is all a mesh needs. New in the page: one
+//! peer connection per other member, each in its own tile; whoever is there
+//! first calls each newcomer. The room size limit (4 by default, `ROOM_SIZE`)
+//! keeps the mesh small enough for each member to send a stream to everyone.
+//!
+//! Run it with `cargo run --example app16`, open the URL it prints in three
+//! windows, and join with a name in each.
+
+use std::process::ExitCode;
+
+use videochat::signaling::Policy;
+use videochat::Step;
+
+fn main() -> ExitCode {
+    videochat::run(step())
+}
+
+/// What this step's server offers: its pages, `/ws` with the direct policy,
+/// and the ICE server list.
+pub fn step() -> Step {
+    Step::new("app16")
+        .with_signaling(Policy::Direct)
+        .with_ice_servers()
+}
