@@ -1,9 +1,16 @@
 //! The direct (steps 15-16) and rooms (step 17) policies over real
 //! WebSockets: ids, join and leave announcements, delivery to one peer with
-//! the server's `from`, and every refusal. The pages of these steps come
-//! later; the page folder served here does not matter to the protocol.
+//! the server's `from`, and every refusal. The servers are the examples' own
+//! (`app16::step()`, `app17::step()`).
 
 mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/app16.rs"]
+mod app16;
+#[allow(dead_code)]
+#[path = "../examples/app17.rs"]
+mod app17;
 
 use std::time::Duration;
 
@@ -13,14 +20,14 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 use videochat::config::Config;
 use videochat::server::{Server, Step};
-use videochat::signaling::{Limits, Policy};
+use videochat::signaling::Limits;
 
 fn direct() -> Step {
-    Step::new("app07").with_signaling(Policy::Direct)
+    app16::step()
 }
 
 fn rooms() -> Step {
-    Step::new("app07").with_signaling(Policy::Rooms)
+    app17::step()
 }
 
 async fn send(socket: &mut Socket, message: Value) {

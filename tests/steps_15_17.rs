@@ -8,11 +8,16 @@ mod app15;
 #[allow(dead_code)]
 #[path = "../examples/app16.rs"]
 mod app16;
+#[allow(dead_code)]
+#[path = "../examples/app17.rs"]
+mod app17;
 
-use common::browser::{browser, run, Page};
+use common::browser::{browser, run, BrowserTurn, Page};
 use common::call::{expect_media_from_each, expect_remote_media, CONNECTING, QUICK};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use videochat::config::Config;
+use videochat::signaling::Limits;
 
 /// How soon the others must see a member's tile go when it leaves.
 const TILE_GONE: Duration = Duration::from_secs(3);
@@ -195,6 +200,90 @@ fn app16_three_people_see_hear_and_chat_with_each_other() {
         expect_tile_gone_by(&alice, "Bob", deadline).await;
         expect_tile_gone_by(&carol, "Bob", deadline).await;
         for page in [&alice, &carol] {
+            page.assert_no_uncaught_errors().await;
+        }
+    });
+}
+
+/// Opens `url` as `name`, joins `room` and turns the devices on.
+async fn join_room<'t>(browser: &'t BrowserTurn, url: &str, name: &str, room: &str) -> Page<'t> {
+    let page = browser.open(&name.to_lowercase(), url).await;
+    page.wait_for_status("type your name", QUICK).await;
+    page.type_into("#username", name).await;
+    page.type_into("#room", room).await;
+    page.click("#join").await;
+    page.wait_for_status("joined room", QUICK).await;
+    page.turn_devices_on().await;
+    page
+}
+
+/// How many peer connections `page` has ever made.
+async fn connections_made(page: &Page<'_>) -> serde_json::Value {
+    page.eval("return window.__probe.peerConnections.length;", vec![])
+        .await
+}
+
+/// Step 17: two rooms side by side never see each other, and one person too
+/// many is refused in words (rooms of 2 here, to keep the test small).
+#[test]
+fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words() {
+    run(async {
+        let browser = browser().await;
+        let limits = Limits {
+            room_size: 2,
+            ..Limits::default()
+        };
+        let config = Config {
+            limits,
+            ..Config::default()
+        };
+        let server = common::serve_with(app17::step(), config);
+        let url = server.url();
+        let alice = join_room(&browser, &url, "Alice", "red").await;
+        let carol = join_room(&browser, &url, "Carol", "blue").await;
+        let bob = join_room(&browser, &url, "Bob", "red").await;
+        let dave = join_room(&browser, &url, "Dave", "blue").await;
+
+        for (page, room, other) in [
+            (&alice, "red", "Bob"),
+            (&bob, "red", "Alice"),
+            (&carol, "blue", "Dave"),
+            (&dave, "blue", "Carol"),
+        ] {
+            expect_tiles_connected(page, &[other]).await;
+            assert_eq!(page.text("#room-name").await, room);
+            expect_media_from_each(page, 1).await;
+            // Not one connection was ever tried across the rooms.
+            assert_eq!(connections_made(page).await, json!(1));
+        }
+
+        // Erin follows a link to the red room, which is full.
+        let erin = browser.open("erin", &format!("{url}?room=red")).await;
+        erin.wait_for_status("type your name", QUICK).await;
+        assert_eq!(erin.value("#room").await, "red");
+        erin.type_into("#username", "Erin").await;
+        erin.click("#join").await;
+        let status = erin
+            .wait_for_status("could not join room \"red\"", QUICK)
+            .await;
+        assert!(status.contains("full"), "the refusal says why: {status}");
+        erin.wait_for(
+            "the join screen again",
+            "return !document.getElementById('join-form').hidden \
+               && document.getElementById('chat').hidden;",
+            QUICK,
+        )
+        .await;
+        assert_eq!(connections_made(&erin).await, json!(0));
+        assert_eq!(connections_made(&alice).await, json!(1));
+
+        // When Bob leaves there is room again, and Erin gets in.
+        bob.click("#leave").await;
+        expect_tile_gone_by(&alice, "Bob", Instant::now() + TILE_GONE).await;
+        erin.click("#join").await;
+        expect_tiles_connected(&erin, &["Alice"]).await;
+        expect_tiles_connected(&alice, &["Erin"]).await;
+        for page in [&alice, &bob, &carol, &dave, &erin] {
             page.assert_no_uncaught_errors().await;
         }
     });

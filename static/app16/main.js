@@ -607,7 +607,7 @@ function onSignalingMessage(data) {
       // A mesh has a size limit (each member sends one stream to every other).
       if (message.code === 'room-full') {
         showJoinScreen();
-        setStatus(`The chat is full: ${message.message}. Try again when someone has left.`);
+        setStatus(`Could not join: ${message.message}. Try again when someone has left.`);
       }
       break;
     default:

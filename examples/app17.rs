@@ -1,0 +1,28 @@
+//! Step 17: chat rooms.
+//!
+//! New on the server: the rooms policy. A `join` names a room; `join` and
+//! `leave` are announced only within it, and a `to` outside the sender's room
+//! is refused (`unknown-peer`). A room holds at most `ROOM_SIZE` members (4 by
+//! default, `--room-size`), since in a mesh each member sends one stream to
+//! every other; one more is refused with `room-full`. New in the page: the
+//! room field, the room's name on the chat screen, and the refusal in words.
+//!
+//! Run it with `cargo run --example app17`, open the URL it prints in a few
+//! windows, and join with a name and a room in each.
+
+use std::process::ExitCode;
+
+use videochat::signaling::Policy;
+use videochat::Step;
+
+fn main() -> ExitCode {
+    videochat::run(step())
+}
+
+/// What this step's server offers: its pages, `/ws` with the rooms policy,
+/// and the ICE server list.
+pub fn step() -> Step {
+    Step::new("app17")
+        .with_signaling(Policy::Rooms)
+        .with_ice_servers()
+}
