@@ -690,6 +690,10 @@ async function handleDescription(message) {
       return;
     }
     if (!peer) {
+      if (myName === null) {
+        console.warn('ignored a call that arrived after we left');
+        return;
+      }
       // A member who was here before us is calling: they get a tile now.
       peer = addPeer(message.from, typeof message.username === 'string' ? message.username : 'Guest');
     } else if (peer.pc && !peer.polite && (peer.makingOffer || peer.pc.signalingState !== 'stable')) {
@@ -793,8 +797,8 @@ function onPeerJoined(id, name) {
     console.warn('ignored a join without an id or a name');
     return;
   }
-  if (peers.has(id)) {
-    console.warn(`ignored a second join from ${name}`);
+  if (peers.has(id) || myName === null) {
+    console.warn(`ignored a join from ${name}: a second one, or we left`);
     return;
   }
   const peer = addPeer(id, name);
