@@ -171,7 +171,7 @@ impl Config {
                 .collect();
         }
         if let Some(size) = value("room-size") {
-            config.limits.room_size = size
+            let room_size = size
                 .trim()
                 .parse()
                 .ok()
@@ -181,6 +181,7 @@ impl Config {
                         "ROOM_SIZE/--room-size must be a number from {MIN_ROOM_SIZE} to {MAX_ROOM_SIZE}, not {size:?}"
                     ))
                 })?;
+            config.limits = config.limits.with_room_size(room_size);
         }
         if let Some(root) = value("static-root") {
             config.static_root = PathBuf::from(root);
@@ -312,5 +313,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("ICE_SERVERS is not valid JSON"), "{err}");
+    }
+
+    #[test]
+    fn room_size_is_read_checked_and_raises_the_burst() {
+        let config = parse(&["--room-size", "12"], &[("ROOM_SIZE", "3")]).unwrap();
+        assert_eq!(config.limits.room_size, 12);
+        assert!(config.limits.burst >= 11 * crate::signaling::SETUP_MESSAGES_PER_PEER);
+        assert_eq!(
+            parse(&[], &[("ROOM_SIZE", "3")]).unwrap().limits.room_size,
+            3
+        );
+        for bad in ["1", "17", "four", ""] {
+            let err = parse(&["--room-size", bad], &[]).unwrap_err().to_string();
+            assert!(err.contains("from 2 to 16"), "{bad:?}: {err}");
+        }
     }
 }

@@ -56,9 +56,17 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// 20 a second sustained: trickle ICE sends a dozen candidates per connection
 /// in a second or two, and a person chats far slower.
 pub const MESSAGES_PER_SECOND: u32 = 20;
-/// 100 at once: a newcomer to a full mesh room answers three offers and
-/// trickles their candidates at the same moment.
+/// 100 at once: a newcomer to a full room of 4 answers three offers and
+/// trickles their candidates at the same moment (3 x
+/// [`SETUP_MESSAGES_PER_PEER`] = 75). Larger rooms raise it, see
+/// [`Limits::with_room_size`].
 pub const BURST: u32 = 100;
+/// Messages one connection's setup may send at once: the offer or answer and
+/// its trickled candidates (a dozen is typical, more on machines with several
+/// network interfaces).
+pub const SETUP_MESSAGES_PER_PEER: u32 = 25;
+// Checked when compiling: the default burst covers a newcomer to a default room.
+const _: () = assert!((ROOM_SIZE as u32 - 1) * SETUP_MESSAGES_PER_PEER <= BURST);
 /// 200 refusals in a row is a flood, not a burst: close the socket.
 pub const FLOOD_CLOSE_AFTER: u32 = 200;
 /// 64 queued messages: a page that is that far behind has stopped reading,
@@ -73,6 +81,22 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// 4 people: in a mesh each member uploads one stream per other member, so
 /// a room of 4 uploads 3 streams from every laptop; more needs an SFU.
 pub const ROOM_SIZE: usize = 4;
+
+impl Limits {
+    /// These limits for rooms of `room_size` members. The burst grows with
+    /// the room so that a newcomer can answer every member at once without
+    /// being rate-limited: a refused candidate could cost a connection.
+    pub fn with_room_size(self, room_size: usize) -> Limits {
+        let others = u32::try_from(room_size.saturating_sub(1)).unwrap_or(u32::MAX);
+        Limits {
+            room_size,
+            burst: self
+                .burst
+                .max(others.saturating_mul(SETUP_MESSAGES_PER_PEER)),
+            ..self
+        }
+    }
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -127,4 +151,21 @@ pub async fn websocket(
         signaling.shutdown.clone(),
     ));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_burst_covers_a_newcomer_answering_a_full_room() {
+        // The default room of 4 fits in the default burst...
+        let small = Limits::default().with_room_size(ROOM_SIZE);
+        assert_eq!(small.burst, BURST);
+        // ...and a room of 16 raises it to 15 connections' worth.
+        let large = Limits::default().with_room_size(16);
+        assert_eq!(large.room_size, 16);
+        assert_eq!(large.burst, 15 * SETUP_MESSAGES_PER_PEER);
+        assert_eq!(large.messages_per_second, MESSAGES_PER_SECOND);
+    }
 }
