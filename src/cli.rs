@@ -38,7 +38,7 @@ pub fn run(step: Step) -> ExitCode {
         }
     };
     println!(
-        "{} is running: open {} in two browser windows (Ctrl-C stops it)",
+        "{} is running: open {} in one browser window per person (Ctrl-C stops it)",
         step.name(),
         server.url()
     );
