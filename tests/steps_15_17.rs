@@ -163,11 +163,9 @@ fn app16_three_people_see_hear_and_chat_with_each_other() {
             .filter((pc) => pc.connectionState !== 'closed') \
             .map((pc) => pc.getSenders().filter((s) => s.track && s.track.kind === 'video' \
               && s.track.readyState === 'live').length);";
-        alice.click("#camera").await;
-        alice.wait_for_status("camera is off", QUICK).await;
+        alice.set_device("camera", false).await;
         assert_eq!(alice.eval(video_senders, vec![]).await, json!([0, 0]));
-        alice.click("#camera").await;
-        alice.wait_for_status("camera is on", QUICK).await;
+        alice.set_device("camera", true).await;
         assert_eq!(alice.eval(video_senders, vec![]).await, json!([1, 1]));
         expect_media_from_each(bob, 2).await;
         expect_media_from_each(carol, 2).await;
@@ -212,7 +210,17 @@ async fn join_room<'t>(browser: &'t BrowserTurn, url: &str, name: &str, room: &s
     page.type_into("#username", name).await;
     page.type_into("#room", room).await;
     page.click("#join").await;
-    page.wait_for_status("joined room", QUICK).await;
+    // Not #status: the calls that start at once soon replace its message.
+    page.wait_for(
+        "the chat screen with the room's name",
+        &format!(
+            "return !document.getElementById('chat').hidden \
+               && document.getElementById('room-name').textContent === {};",
+            json!(room)
+        ),
+        QUICK,
+    )
+    .await;
     page.turn_devices_on().await;
     page
 }

@@ -365,11 +365,28 @@ impl Page<'_> {
 
     /// Ticks Camera and then Microphone (steps 02 on) and waits until both run.
     pub async fn turn_devices_on(&self) {
-        const QUICK: Duration = Duration::from_secs(10);
-        self.click("#camera").await;
-        self.wait_for_status("camera is on", QUICK).await;
-        self.click("#microphone").await;
-        self.wait_for_status("microphone is on", QUICK).await;
+        self.set_device("camera", true).await;
+        self.set_device("microphone", true).await;
+    }
+
+    /// Clicks the `#camera` or `#microphone` box and waits until the page
+    /// holds a live track of that kind (`on`) or none (`off`). Waits on the
+    /// tracks, not on `#status`: during a call a connection's state change can
+    /// replace the device's message before a test reads it.
+    pub async fn set_device(&self, checkbox: &str, on: bool) {
+        let kind = if checkbox == "camera" {
+            "video"
+        } else {
+            "audio"
+        };
+        self.click(&format!("#{checkbox}")).await;
+        let condition = format!(
+            "const live = window.__probe.tracks.some((t) => t.kind === {kind:?} && t.readyState === 'live'); \
+             return document.getElementById({checkbox:?}).checked === {on} && live === {on};"
+        );
+        let what = format!("the {checkbox} to be {}", if on { "on" } else { "off" });
+        self.wait_for(&what, &condition, Duration::from_secs(10))
+            .await;
     }
 
     /// Asserts the page threw nothing it did not catch.
