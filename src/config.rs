@@ -11,11 +11,13 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::ice;
 use crate::signaling::Limits;
+use crate::turn::{self, Turn};
 
 /// Where the examples listen unless told otherwise. Loopback only: browsers treat
 /// `http://127.0.0.1` and `http://localhost` as secure contexts, so the camera
@@ -54,6 +56,21 @@ pub const SETTINGS: &[Setting] = &[
         help: "JSON array of ICE servers for the pages, as in RTCConfiguration.iceServers (default: one public STUN server)",
     },
     Setting {
+        flag: "turn-urls",
+        env: "TURN_URLS",
+        help: "comma-separated turn:/turns: URLs of a coturn server; with TURN_SECRET, each page gets a short-lived credential for them",
+    },
+    Setting {
+        flag: "turn-secret",
+        env: "TURN_SECRET",
+        help: "coturn's static-auth-secret (use-auth-secret); prefer the variable, since a flag shows in the process list",
+    },
+    Setting {
+        flag: "turn-ttl",
+        env: "TURN_TTL",
+        help: "seconds a TURN credential lasts, 60 to 604800 (default 86400: it must outlast the longest call)",
+    },
+    Setting {
         flag: "allowed-origins",
         env: "ALLOWED_ORIGINS",
         help: "comma-separated extra page origins allowed to open /ws, e.g. https://chat.example.org",
@@ -79,6 +96,8 @@ pub struct Config {
     pub static_root: PathBuf,
     /// What `GET /ice-servers` returns (already checked).
     pub ice_servers: Value,
+    /// A TURN server to add to that list, with a fresh credential per page.
+    pub turn: Option<Turn>,
     /// Page origins besides the server's own that may open `/ws`.
     pub allowed_origins: Vec<String>,
     /// Signaling limits. Not settings on the command line: they are tuned in
@@ -95,6 +114,7 @@ impl Default for Config {
             // `cargo run --example appNN` works from any folder of the checkout.
             static_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
             ice_servers: default_ice_servers(),
+            turn: None,
             allowed_origins: Vec::new(),
             limits: Limits::default(),
         }
@@ -162,6 +182,27 @@ impl Config {
         if let Some(servers) = value("ice-servers") {
             config.ice_servers = ice::parse_ice_servers(&servers).map_err(ConfigError::Invalid)?;
         }
+        config.turn = match (value("turn-urls"), value("turn-secret")) {
+            (None, None) if value("turn-ttl").is_none() => None,
+            (Some(urls), Some(secret)) => {
+                let ttl = match value("turn-ttl") {
+                    None => turn::DEFAULT_TTL,
+                    Some(text) => Duration::from_secs(text.trim().parse().map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "TURN_TTL/--turn-ttl must be a number of seconds, not {text:?}"
+                        ))
+                    })?),
+                };
+                Some(Turn::new(&urls, &secret, ttl).map_err(ConfigError::Invalid)?)
+            }
+            // One without the other is a half-done setup: say so at start,
+            // not when the first call fails to relay.
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "TURN_URLS and TURN_SECRET go together (and TURN_TTL needs them): set both, or neither".into(),
+                ))
+            }
+        };
         if let Some(origins) = value("allowed-origins") {
             config.allowed_origins = origins
                 .split(',')
@@ -194,8 +235,14 @@ impl Config {
         let mut text = format!(
             "Usage: {program} [--flag value]...\n\nSettings (flag, or environment variable):\n"
         );
+        // Columns as wide as the longest flag and variable.
+        let flag_width = SETTINGS.iter().map(|s| s.flag.len()).max().unwrap_or(0);
+        let env_width = SETTINGS.iter().map(|s| s.env.len()).max().unwrap_or(0);
         for s in SETTINGS {
-            text.push_str(&format!("  --{:<14} {:<13} {}\n", s.flag, s.env, s.help));
+            text.push_str(&format!(
+                "  --{:<flag_width$}  {:<env_width$}  {}\n",
+                s.flag, s.env, s.help
+            ));
         }
         text.push_str("\nRUST_LOG sets the log level (default: info).\n");
         text
@@ -328,5 +375,41 @@ mod tests {
             let err = parse(&["--room-size", bad], &[]).unwrap_err().to_string();
             assert!(err.contains("from 2 to 16"), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn turn_needs_urls_and_secret_together() {
+        let config = parse(
+            &["--turn-ttl", "600"],
+            &[("TURN_URLS", "turn:127.0.0.1:3478"), ("TURN_SECRET", "s")],
+        )
+        .unwrap();
+        assert_eq!(
+            config.turn,
+            Some(Turn::new("turn:127.0.0.1:3478", "s", Duration::from_secs(600)).unwrap())
+        );
+        assert_eq!(parse(&[], &[]).unwrap().turn, None);
+        for env in [
+            &[("TURN_URLS", "turn:a")][..],
+            &[("TURN_SECRET", "s")][..],
+            &[("TURN_TTL", "600")][..],
+        ] {
+            let err = parse(&[], env).unwrap_err().to_string();
+            assert!(err.contains("go together"), "{env:?}: {err}");
+        }
+        let err = parse(
+            &[
+                "--turn-urls",
+                "turn:a",
+                "--turn-secret",
+                "s",
+                "--turn-ttl",
+                "soon",
+            ],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("number of seconds"), "{err}");
     }
 }

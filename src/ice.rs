@@ -3,9 +3,23 @@
 //! The list has the shape of `RTCConfiguration.iceServers`, so a page passes
 //! it straight to `new RTCPeerConnection({ iceServers })`. Keeping it on the
 //! server lets an operator change STUN/TURN servers without touching the pages.
+//! With a TURN secret configured ([`crate::turn`]), each answer also carries a
+//! TURN entry with a credential made for that page alone.
+
+use std::time::SystemTime;
 
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
+
+use crate::turn::Turn;
+
+/// What `GET /ice-servers` answers from: the operator's list, and the TURN
+/// server to add with a fresh credential, if there is one.
+#[derive(Clone, Debug)]
+pub struct IceServers {
+    pub list: Value,
+    pub turn: Option<Turn>,
+}
 
 /// One public STUN server. It tells a browser its public address, which is
 /// all most home networks need; strict NATs also need TURN.
@@ -55,9 +69,26 @@ pub fn parse_ice_servers(text: &str) -> Result<Value, String> {
     Ok(value)
 }
 
-/// `GET /ice-servers`.
-pub async fn ice_servers(servers: web::Data<Value>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "iceServers": servers.get_ref() }))
+/// `GET /ice-servers`. Never cached (the server sends `Cache-Control:
+/// no-store` on every answer): a TURN credential is for one page load.
+pub async fn ice_servers(servers: web::Data<IceServers>) -> HttpResponse {
+    let mut list = servers.list.as_array().cloned().unwrap_or_default();
+    if let Some(turn) = &servers.turn {
+        match random_label() {
+            Ok(peer) => list.push(turn.ice_server(SystemTime::now(), &peer)),
+            // Without a credential the page still has STUN: most calls work.
+            Err(err) => log::error!("no TURN credential: the system random source failed: {err}"),
+        }
+    }
+    HttpResponse::Ok().json(json!({ "iceServers": list }))
+}
+
+/// 64 random bits in hex: tells one page's credential from another's in
+/// coturn's logs, and says nothing about the page.
+fn random_label() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! | [`cli`] | the `main` of every example: settings, start, URL, Ctrl-C | step 01 |
 //! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets and rooms, and the three relay policies), [`signaling::message`] (wire types, name rules), [`signaling::origin`], [`signaling::rate`] | step 07; direct policy step 15, rooms step 17 |
 //! | [`ice`] | `GET /ice-servers`: the ICE server list, checked at start | step 09 |
+//! | [`turn`] | short-lived TURN credentials added to that list when `TURN_SECRET` is set | step 09 (optional) |
 //!
 //! The library holds the mechanisms; each example chooses the ones its step
 //! uses, so reading `examples/appNN.rs` shows what that step's server offers.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod ice;
 pub mod server;
 pub mod signaling;
+pub mod turn;
 
 pub use cli::run;
 pub use server::Step;

@@ -234,7 +234,10 @@ async fn serve(
         shutdown: shutdown_rx,
     });
     let hub = signaling.as_ref().map(|s| s.hub.clone());
-    let ice_servers = step.ice_servers.then(|| config.ice_servers.clone());
+    let ice_servers = step.ice_servers.then(|| ice::IceServers {
+        list: config.ice_servers.clone(),
+        turn: config.turn.clone(),
+    });
     let http = HttpServer::new(move || {
         let mut app = App::new();
         if let Some(signaling) = &signaling {

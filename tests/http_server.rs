@@ -1,12 +1,17 @@
-//! The step server over real HTTP: pages, content types, caching, 404s, and
-//! the one-line errors a person sees when it cannot start.
+//! The step server over real HTTP: pages, content types, caching, 404s,
+//! `/ice-servers` with and without TURN, and the one-line errors a person sees
+//! when it cannot start.
 
 mod common;
 
 #[allow(dead_code)]
 #[path = "../examples/app01.rs"]
 mod app01;
+#[allow(dead_code)]
+#[path = "../examples/app09.rs"]
+mod app09;
 
+use serde_json::{json, Value};
 use videochat::config::Config;
 use videochat::server::{self, StartError};
 
@@ -109,4 +114,58 @@ fn stop_releases_the_port() {
     };
     let again = server::start(app01::step(), &config).expect("bind the freed port");
     assert_eq!(common::http::get(again.addr(), "/").status, 200);
+}
+
+/// `/ice-servers` (step 09 on) is the configured list, never cached; steps
+/// before 09 do not have it.
+#[test]
+fn ice_servers_are_the_configured_list() {
+    let server = common::serve(app09::step());
+    let answer = common::http::get(server.addr(), "/ice-servers");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    let body: Value = serde_json::from_str(&answer.body).expect("JSON");
+    assert_eq!(body, json!({ "iceServers": Config::default().ice_servers }));
+    let before_09 = common::serve(app01::step());
+    assert_eq!(
+        common::http::get(before_09.addr(), "/ice-servers").status,
+        404
+    );
+}
+
+/// With a TURN secret each answer adds a TURN entry whose credential is made
+/// for that request: a new username (expiry and a random label) every time,
+/// and `base64(HMAC-SHA1(secret, username))` as the password.
+#[test]
+fn each_page_gets_its_own_turn_credential() {
+    let env = |name: &str| match name {
+        "TURN_URLS" => Some("turn:turn.example:3478, turns:turn.example:5349".to_string()),
+        "TURN_SECRET" => Some("s3cret".to_string()),
+        _ => None,
+    };
+    let server = common::serve_with(
+        app09::step(),
+        Config::parse(Vec::new(), env).expect("valid settings"),
+    );
+    let mut usernames = Vec::new();
+    for _ in 0..2 {
+        let answer = common::http::get(server.addr(), "/ice-servers");
+        assert_eq!(answer.header("cache-control"), Some("no-store"));
+        let body: Value = serde_json::from_str(&answer.body).expect("JSON");
+        let servers = body["iceServers"].as_array().expect("a list");
+        assert_eq!(servers[0], Config::default().ice_servers[0], "STUN first");
+        let turn = &servers[1];
+        assert_eq!(
+            turn["urls"],
+            json!(["turn:turn.example:3478", "turns:turn.example:5349"])
+        );
+        let username = turn["username"].as_str().expect("a username");
+        assert_eq!(
+            turn["credential"],
+            videochat::turn::credential("s3cret", username)
+        );
+        assert!(!answer.body.contains("s3cret"), "the secret leaked");
+        usernames.push(username.to_string());
+    }
+    assert_ne!(usernames[0], usernames[1]);
 }

@@ -113,6 +113,90 @@ fn app09_uses_the_configured_stun_server() {
     assert!(requests > 0, "no binding request in coturn's log:\n{log}");
 }
 
+/// Two connections in one page, both allowed only relayed paths, that use
+/// the ICE servers `GET /ice-servers` gives the page: returns the local
+/// candidate types, the text that crossed a data channel (null if none), and
+/// the TURN username the page was given.
+const RELAY_ONLY_CALL: &str = r#"
+  const { iceServers } = await (await fetch('/ice-servers')).json();
+  const config = { iceServers, iceTransportPolicy: 'relay' };
+  const a = new RTCPeerConnection(config);
+  const b = new RTCPeerConnection(config);
+  const types = [];
+  a.onicecandidate = (e) => { if (e.candidate) { types.push(e.candidate.type); b.addIceCandidate(e.candidate); } };
+  b.onicecandidate = (e) => { if (e.candidate) a.addIceCandidate(e.candidate); };
+  const gathered = new Promise((resolve) => {
+    a.onicegatheringstatechange = () => { if (a.iceGatheringState === 'complete') resolve(); };
+  });
+  const received = new Promise((resolve) => {
+    b.ondatachannel = (e) => { e.channel.onmessage = (m) => resolve(m.data); };
+  });
+  const channel = a.createDataChannel('relay-check');
+  channel.onopen = () => channel.send('through the relay');
+  await a.setLocalDescription();
+  await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription();
+  await a.setRemoteDescription(b.localDescription);
+  const timeout = (ms) => new Promise((resolve) => setTimeout(() => resolve(null), ms));
+  await Promise.race([gathered, timeout(15000)]);
+  const text = types.includes('relay') ? await Promise.race([received, timeout(15000)]) : null;
+  a.close();
+  b.close();
+  const turn = iceServers.find((s) => String(s.urls).startsWith('turn:'));
+  return { types, text, username: turn ? turn.username : null };
+"#;
+
+/// Step 09 with a TURN secret: the ICE servers a page gets carry a TURN entry
+/// with a short-lived credential that coturn accepts (a relayed data channel
+/// carries text), while a credential made from another secret gets nothing.
+#[test]
+fn app09_turn_credentials_from_the_server_work_with_coturn() {
+    const SECRET: &str = "a secret shared with coturn";
+    let coturn = Coturn::start_turn(SECRET);
+    run(async {
+        let browser = browser().await;
+        for (secret, works) in [(SECRET, true), ("some other secret", false)] {
+            let env = |name: &str| match name {
+                "TURN_URLS" => Some(coturn.turn_url()),
+                "TURN_SECRET" => Some(secret.to_string()),
+                _ => None,
+            };
+            let config = Config::parse(Vec::new(), env).expect("valid TURN settings");
+            let server = common::serve_with(app09::step(), config);
+            let page = browser.open("alice", &server.url()).await;
+            let result = page.eval(RELAY_ONLY_CALL, vec![]).await;
+            let username = result["username"].as_str().unwrap_or_default().to_string();
+            let (expiry, _peer) = username.split_once(':').unwrap_or_else(|| {
+                panic!("the TURN username is <expiry>:<peer>, not {username:?}")
+            });
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let expiry: u64 = expiry.parse().unwrap_or_default();
+            assert!(
+                expiry > now && expiry <= now + videochat::turn::DEFAULT_TTL.as_secs(),
+                "expiry {expiry} is not within a day of now ({now})"
+            );
+            if works {
+                assert_eq!(result["text"], "through the relay", "{result}");
+                assert!(
+                    result["types"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().all(|t| t == "relay")),
+                    "{result}"
+                );
+                // coturn's log names the user it allocated for.
+                coturn.wait_for_log(&username, Duration::from_secs(5));
+            } else {
+                assert_eq!(result["types"], serde_json::json!([]), "{result}");
+                assert_eq!(result["text"], serde_json::Value::Null);
+            }
+            page.assert_no_uncaught_errors().await;
+            page.close().await;
+        }
+    });
+}
+
 /// Step 10: with a STUN server that never answers, trickle ICE still connects
 /// at once (vanilla ICE would wait for the STUN timeout first).
 #[test]

@@ -1,4 +1,4 @@
-//! STUN servers for the ICE tests, on loopback only (the tests have no internet).
+//! STUN and TURN servers for the ICE tests, on loopback only (the tests have no internet).
 
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -7,16 +7,36 @@ use std::time::{Duration, Instant};
 
 use super::browser::free_port;
 
-/// Debian's coturn as a STUN-only server on a free loopback port, logging
-/// every request verbosely to a file. Stopped when dropped.
+/// Debian's coturn on a free loopback port, logging every request verbosely
+/// to a file. Stopped when dropped.
 pub struct Coturn {
     child: Child,
     port: u16,
     log: PathBuf,
+    userdb: PathBuf,
 }
 
 impl Coturn {
+    /// A STUN-only server.
     pub fn start() -> Coturn {
+        Coturn::launch(&["--stun-only".to_string()])
+    }
+
+    /// A TURN server (relaying on loopback) that accepts the short-lived
+    /// credentials made from `secret` (coturn's `use-auth-secret`).
+    pub fn start_turn(secret: &str) -> Coturn {
+        Coturn::launch(&[
+            "--use-auth-secret".to_string(),
+            format!("--static-auth-secret={secret}"),
+            "--realm=videochat.test".to_string(),
+            "--relay-ip=127.0.0.1".to_string(),
+            // The test's two ends are on this machine too; coturn refuses
+            // to relay to loopback addresses unless told otherwise.
+            "--allow-loopback-peers".to_string(),
+        ])
+    }
+
+    fn launch(mode: &[String]) -> Coturn {
         let port = free_udp_port();
         let log = std::env::temp_dir().join(format!(
             "videochat-coturn-{}-{port}.log",
@@ -29,8 +49,13 @@ impl Coturn {
             .append(true)
             .open(&log)
             .expect("create the coturn log");
+        // coturn opens a user database even when it needs none: keep it
+        // out of /var/lib/turn.
+        let userdb = log.with_extension("db");
         let child = Command::new("turnserver")
-            .args(["-n", "--stun-only", "--no-cli", "--no-tls", "--no-dtls", "-V", "--simple-log"])
+            .args(["-n", "--no-cli", "--no-tls", "--no-dtls", "-V", "--simple-log"])
+            .args(mode)
+            .arg(format!("--userdb={}", userdb.display()))
             .arg("--listening-ip=127.0.0.1")
             .arg(format!("--listening-port={port}"))
             .arg("--log-file=stdout")
@@ -40,7 +65,12 @@ impl Coturn {
             .unwrap_or_else(|e| {
                 panic!("cannot start turnserver ({e}): install Debian's coturn (`bash scripts/install-deps.sh` does)")
             });
-        let coturn = Coturn { child, port, log };
+        let coturn = Coturn {
+            child,
+            port,
+            log,
+            userdb,
+        };
         coturn.wait_for_log("UDP listener opened on: 127.0.0.1", Duration::from_secs(10));
         coturn
     }
@@ -48,6 +78,11 @@ impl Coturn {
     /// The URL a page puts in `iceServers`.
     pub fn url(&self) -> String {
         format!("stun:127.0.0.1:{}", self.port)
+    }
+
+    /// The same server as a TURN URL (over UDP).
+    pub fn turn_url(&self) -> String {
+        format!("turn:127.0.0.1:{}?transport=udp", self.port)
     }
 
     pub fn log(&self) -> String {
@@ -76,6 +111,7 @@ impl Drop for Coturn {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_file(&self.userdb);
     }
 }
 
