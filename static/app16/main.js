@@ -386,11 +386,16 @@ function describeConnectionState(peer, state) {
       setStatus(`Connected to ${peer.name}: the connection state is "connected".`);
       break;
     case 'disconnected':
+      // Since step 15 the server says when a member leaves, so a lost path
+      // no longer has to mean a lost member: ICE keeps checking, and a short
+      // network hiccup often comes back to "connected" by itself.
+      setStatus(`The connection to ${peer.name} was interrupted; waiting for it to recover…`);
+      break;
     case 'failed':
-      // The member is still in the chat (the server would have said `leave`),
-      // but the path between us broke: the tile stays, and Call again retries.
+      // ICE gave up. The member is still in the chat (the server would have
+      // said `leave`): the tile stays, and Call again retries.
       closePeerConnection(peer);
-      setStatus(`Lost the connection to ${peer.name} (it became ${state}). Press Call again to retry.`);
+      setStatus(`Lost the connection to ${peer.name}. Press Call again to retry.`);
       break;
     default:
       break;
