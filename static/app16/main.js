@@ -254,7 +254,6 @@ function addPeer(id, name) {
   nameLabel.textContent = name; // a name is text, never HTML
   const stateLabel = document.createElement('span');
   stateLabel.className = 'peer-state';
-  stateLabel.textContent = 'waiting for the call…';
   caption.append(nameLabel, stateLabel);
   tile.append(video, audio, caption);
   peersBox.append(tile);
