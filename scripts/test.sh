@@ -12,5 +12,7 @@ echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== cargo test (unit, protocol and browser tests)"
 cargo test
+echo "== cargo doc (the crate docs' links must resolve)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 echo "== mdbook build docs"
 mdbook build docs
