@@ -120,7 +120,13 @@ async fn expect_tile_gone_by(page: &Page<'_>, name: &str, deadline: Instant) {
 fn app16_three_people_see_hear_and_chat_with_each_other() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app16::step());
+        // A chat of 3 (ROOM_SIZE), so a fourth person shows the refusal.
+        let limits = Limits::default().with_room_size(3);
+        let config = Config {
+            limits,
+            ..Config::default()
+        };
+        let server = common::serve_with(app16::step(), config);
         let names = ["Alice", "Bob", "Carol"];
         let mut pages = Vec::new();
         for name in names {
@@ -169,6 +175,32 @@ fn app16_three_people_see_hear_and_chat_with_each_other() {
         assert_eq!(alice.eval(video_senders, vec![]).await, json!([1, 1]));
         expect_media_from_each(bob, 2).await;
         expect_media_from_each(carol, 2).await;
+
+        // Dave would be the fourth: he is told the chat is full, stays on the
+        // join screen, and nobody calls him.
+        let dave = browser.open("dave", &server.url()).await;
+        join(&dave, "Dave").await;
+        let refusal = dave.wait_for_status("could not join", QUICK).await;
+        assert!(refusal.contains("full (3 people at most)"), "{refusal}");
+        assert!(!dave
+            .eval(
+                "return document.getElementById('join-form').hidden;",
+                vec![]
+            )
+            .await
+            .as_bool()
+            .unwrap_or(true));
+        assert_eq!(connections_made(&dave).await, json!(0));
+        assert_eq!(
+            alice
+                .eval(
+                    "return document.querySelectorAll('#peers .peer').length;",
+                    vec![]
+                )
+                .await,
+            json!(2)
+        );
+        dave.close().await;
 
         // Carol presses Leave: her tile goes from Alice's and Bob's pages, and
         // she is back on the join screen with no tiles.
