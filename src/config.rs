@@ -126,6 +126,15 @@ fn default_ice_servers() -> Value {
     ice::parse_ice_servers(ice::DEFAULT_ICE_SERVERS).unwrap_or(Value::Array(Vec::new()))
 }
 
+/// The non-empty items of a comma-separated setting, trimmed.
+pub fn comma_separated(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 /// Why the settings could not be read: one line, meant for a person.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ConfigError {
@@ -204,12 +213,7 @@ impl Config {
             }
         };
         if let Some(origins) = value("allowed-origins") {
-            config.allowed_origins = origins
-                .split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(String::from)
-                .collect();
+            config.allowed_origins = comma_separated(&origins);
         }
         if let Some(size) = value("room-size") {
             let room_size = size

@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
+use crate::random::random_hex;
 use crate::turn::Turn;
 
 /// What `GET /ice-servers` answers from: the operator's list, and the TURN
@@ -74,21 +75,15 @@ pub fn parse_ice_servers(text: &str) -> Result<Value, String> {
 pub async fn ice_servers(servers: web::Data<IceServers>) -> HttpResponse {
     let mut list = servers.list.as_array().cloned().unwrap_or_default();
     if let Some(turn) = &servers.turn {
-        match random_label() {
+        // 64 random bits: tells one page's credential from another's in
+        // coturn's logs, and says nothing about the page.
+        match random_hex(8) {
             Ok(peer) => list.push(turn.ice_server(SystemTime::now(), &peer)),
             // Without a credential the page still has STUN: most calls work.
             Err(err) => log::error!("no TURN credential: the system random source failed: {err}"),
         }
     }
     HttpResponse::Ok().json(json!({ "iceServers": list }))
-}
-
-/// 64 random bits in hex: tells one page's credential from another's in
-/// coturn's logs, and says nothing about the page.
-fn random_label() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! | [`cli`] | the `main` of every example: settings, start, URL, Ctrl-C | step 01 |
 //! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets and rooms, and the three relay policies), [`signaling::message`] (wire types, name rules), [`signaling::origin`], [`signaling::rate`] | step 07; direct policy step 15, rooms step 17 |
 //! | [`ice`] | `GET /ice-servers`: the ICE server list, checked at start | step 09 |
+//! | [`random`] | unguessable hex strings: peer ids, TURN username labels | step 09 |
 //! | [`turn`] | short-lived TURN credentials added to that list when `TURN_SECRET` is set | step 09 (optional) |
 //!
 //! The library holds the mechanisms; each example chooses the ones its step
@@ -22,6 +23,7 @@
 pub mod cli;
 pub mod config;
 pub mod ice;
+pub mod random;
 pub mod server;
 pub mod signaling;
 pub mod turn;

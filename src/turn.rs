@@ -22,6 +22,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Value};
 use sha1::Sha1;
 
+use crate::config::comma_separated;
+
 /// How long a credential lasts: a day. It must outlast the longest call,
 /// since a browser refreshes its TURN allocation with the same credential
 /// throughout the call; a leaked one is useless by tomorrow.
@@ -54,12 +56,7 @@ impl Turn {
     /// Checks the settings: `urls` is a comma-separated list of `turn:` or
     /// `turns:` URLs, the secret is not empty, the lifetime within limits.
     pub fn new(urls: &str, secret: &str, ttl: Duration) -> Result<Turn, String> {
-        let urls: Vec<String> = urls
-            .split(',')
-            .map(str::trim)
-            .filter(|url| !url.is_empty())
-            .map(String::from)
-            .collect();
+        let urls = comma_separated(urls);
         if urls.is_empty() {
             return Err("TURN_URLS must name at least one turn: or turns: URL".into());
         }

@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::message::{valid_name, ErrorCode, ServerMessage};
 use super::Policy;
+use crate::random::random_hex;
 
 /// A socket's id: random and unguessable, so a page cannot address (or
 /// impersonate) a peer it was not told about.
@@ -301,12 +302,10 @@ impl Hub {
 /// 128 random bits as hex. If the system's random source fails (it does not
 /// on any supported platform), the process cannot safely hand out ids.
 fn new_peer_id() -> PeerId {
-    let mut bytes = [0u8; 16];
-    if let Err(err) = getrandom::fill(&mut bytes) {
-        panic!("the system random source failed: {err}");
+    match random_hex(16) {
+        Ok(hex) => Arc::from(hex),
+        Err(err) => panic!("the system random source failed: {err}"),
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Arc::from(hex)
 }
 
 /// The first characters of an id, enough to follow one peer in the logs.
