@@ -113,13 +113,7 @@ async fn flood_is_refused_then_closed() {
         flood_close_after: 20,
         ..Limits::default()
     };
-    let server = common::serve_with(
-        app07::step(),
-        Config {
-            limits,
-            ..Config::default()
-        },
-    );
+    let server = common::serve_with_limits(app07::step(), limits);
     let mut alice = connect(&server).await;
     let mut bob = connect(&server).await;
     wait_for_open_sockets(&server, 2).await;
@@ -206,13 +200,7 @@ async fn silent_client_is_dropped_after_the_heartbeat_timeout() {
         client_timeout: Duration::from_millis(500),
         ..Limits::default()
     };
-    let server = common::serve_with(
-        app07::step(),
-        Config {
-            limits,
-            ..Config::default()
-        },
-    );
+    let server = common::serve_with_limits(app07::step(), limits);
     // tungstenite answers pings only while it is read, so a socket nobody
     // reads is a page that stopped answering.
     let silent = connect(&server).await;
@@ -258,13 +246,7 @@ async fn socket_that_stops_reading_is_disconnected() {
         messages_per_second: 1000,
         ..Limits::default()
     };
-    let server = common::serve_with(
-        app07::step(),
-        Config {
-            limits,
-            ..Config::default()
-        },
-    );
+    let server = common::serve_with_limits(app07::step(), limits);
     let mut sender = connect(&server).await;
     let stalled = connect(&server).await; // never read
     let mut reader = connect(&server).await;

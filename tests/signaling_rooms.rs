@@ -18,7 +18,6 @@ use common::ws::{connect, next_json, wait_for_open_sockets, Socket};
 use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
-use videochat::config::Config;
 use videochat::server::{Server, Step};
 use videochat::signaling::Limits;
 
@@ -246,13 +245,7 @@ async fn full_room_is_refused() {
         room_size: 2,
         ..Limits::default()
     };
-    let server = common::serve_with(
-        rooms(),
-        Config {
-            limits,
-            ..Config::default()
-        },
-    );
+    let server = common::serve_with_limits(rooms(), limits);
     let mut sockets = Vec::new();
     for name in ["a", "b"] {
         let (mut socket, _) = arrive(&server).await;
@@ -350,13 +343,7 @@ async fn missed_heartbeats_are_announced_as_leave() {
         client_timeout: Duration::from_millis(500),
         ..Limits::default()
     };
-    let server = common::serve_with(
-        rooms(),
-        Config {
-            limits,
-            ..Config::default()
-        },
-    );
+    let server = common::serve_with_limits(rooms(), limits);
     let (mut watcher, _) = arrive(&server).await;
     send(
         &mut watcher,

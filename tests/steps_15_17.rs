@@ -16,7 +16,6 @@ use common::browser::{browser, run, BrowserTurn, Page};
 use common::call::{expect_media_from_each, expect_remote_media, CONNECTING, QUICK};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use videochat::config::Config;
 use videochat::signaling::Limits;
 
 /// How soon the others must see a member's tile go when it leaves.
@@ -122,11 +121,7 @@ fn app16_three_people_see_hear_and_chat_with_each_other() {
         let browser = browser().await;
         // A chat of 3 (ROOM_SIZE), so a fourth person shows the refusal.
         let limits = Limits::default().with_room_size(3);
-        let config = Config {
-            limits,
-            ..Config::default()
-        };
-        let server = common::serve_with(app16::step(), config);
+        let server = common::serve_with_limits(app16::step(), limits);
         let names = ["Alice", "Bob", "Carol"];
         let mut pages = Vec::new();
         for name in names {
@@ -269,15 +264,8 @@ async fn connections_made(page: &Page<'_>) -> serde_json::Value {
 fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words() {
     run(async {
         let browser = browser().await;
-        let limits = Limits {
-            room_size: 2,
-            ..Limits::default()
-        };
-        let config = Config {
-            limits,
-            ..Config::default()
-        };
-        let server = common::serve_with(app17::step(), config);
+        let limits = Limits::default().with_room_size(2);
+        let server = common::serve_with_limits(app17::step(), limits);
         let url = server.url();
         let alice = join_room(&browser, &url, "Alice", "red").await;
         let carol = join_room(&browser, &url, "Carol", "blue").await;

@@ -13,10 +13,23 @@ pub mod ws;
 
 use videochat::config::Config;
 use videochat::server::{self, Server, Step};
+use videochat::signaling::Limits;
 
 /// Starts `step`'s server on a free loopback port, as the example would.
 pub fn serve(step: Step) -> Server {
     serve_with(step, Config::default())
+}
+
+/// Starts `step`'s server with signaling `limits` that a test shortens
+/// (heartbeats, queues, rate, room size) and default settings otherwise.
+pub fn serve_with_limits(step: Step, limits: Limits) -> Server {
+    serve_with(
+        step,
+        Config {
+            limits,
+            ..Config::default()
+        },
+    )
 }
 
 /// Starts `step`'s server with `config`, on a free loopback port.
