@@ -18,7 +18,7 @@ mod app10;
 use std::time::{Duration, Instant};
 
 use common::browser::{browser, run};
-use common::call::{expect_remote_media, start_call, QUICK, REMOTE_MEDIA_CLEARED};
+use common::call::{expect_remote_media, open_two, start_call, QUICK, REMOTE_MEDIA_CLEARED};
 use common::stun::{Coturn, SilentStun};
 use videochat::config::Config;
 use videochat::server::{Server, Step};
@@ -205,11 +205,8 @@ fn app10_connects_promptly_despite_a_silent_stun_server() {
     run(async {
         let browser = browser().await;
         let server = serve_with_stun(app10::step(), &silent.url());
-        let alice = browser.open("alice", &server.url()).await;
-        let bob = browser.open("bob", &server.url()).await;
+        let (alice, bob) = open_two(&browser, &server).await;
         for page in [&alice, &bob] {
-            page.wait_for_status("connected to the signaling server", QUICK)
-                .await;
             page.turn_devices_on().await;
         }
         let pressed = Instant::now();

@@ -17,7 +17,9 @@ mod app13;
 mod app14;
 
 use common::browser::{browser, run, Page};
-use common::call::{expect_remote_media, start_call, CONNECTING, QUICK, REMOTE_MEDIA_CLEARED};
+use common::call::{
+    expect_remote_media, open_two, start_call, CONNECTING, QUICK, REMOTE_MEDIA_CLEARED,
+};
 use serde_json::json;
 
 /// The chat log of `page` as (who, text) pairs, read from the DOM.
@@ -162,11 +164,8 @@ fn app12_simultaneous_camera_changes_converge() {
     run(async {
         let browser = browser().await;
         let server = common::serve(app12::step());
-        let alice = browser.open("alice", &server.url()).await;
-        let bob = browser.open("bob", &server.url()).await;
+        let (alice, bob) = open_two(&browser, &server).await;
         for page in [&alice, &bob] {
-            page.wait_for_status("connected to the signaling server", QUICK)
-                .await;
             page.click("#microphone").await;
             page.wait_for_status("microphone is on", QUICK).await;
         }
@@ -262,12 +261,7 @@ fn app14_media_from_the_answering_side_only() {
     run(async {
         let browser = browser().await;
         let server = common::serve(app14::step());
-        let alice = browser.open("alice", &server.url()).await;
-        let bob = browser.open("bob", &server.url()).await;
-        for page in [&alice, &bob] {
-            page.wait_for_status("connected to the signaling server", QUICK)
-                .await;
-        }
+        let (alice, bob) = open_two(&browser, &server).await;
         bob.turn_devices_on().await;
         alice.click("#send-offer").await;
         alice.wait_for_status("connected", CONNECTING).await;
@@ -282,12 +276,7 @@ fn app14_media_from_the_answering_side_only() {
         bob.close().await;
 
         // Neither has a device when the call starts; Bob turns his on mid-call.
-        let alice = browser.open("alice", &server.url()).await;
-        let bob = browser.open("bob", &server.url()).await;
-        for page in [&alice, &bob] {
-            page.wait_for_status("connected to the signaling server", QUICK)
-                .await;
-        }
+        let (alice, bob) = open_two(&browser, &server).await;
         alice.click("#send-offer").await;
         alice.wait_for_status("connected", CONNECTING).await;
         bob.wait_for_status("connected: the connection state", CONNECTING)

@@ -11,14 +11,23 @@ pub const QUICK: Duration = Duration::from_secs(10);
 /// ICE checks and the DTLS handshake on loopback.
 pub const CONNECTING: Duration = Duration::from_secs(20);
 
-/// Opens two windows of `server`, turns their devices on, and has Alice
-/// send the offer; returns once both see and hear each other.
-pub async fn start_call<'t>(browser: &'t BrowserTurn, server: &Server) -> (Page<'t>, Page<'t>) {
+/// Opens Alice's and Bob's windows of `server` and waits until each page's
+/// signaling socket is open; no device is on yet.
+pub async fn open_two<'t>(browser: &'t BrowserTurn, server: &Server) -> (Page<'t>, Page<'t>) {
     let alice = browser.open("alice", &server.url()).await;
     let bob = browser.open("bob", &server.url()).await;
     for page in [&alice, &bob] {
         page.wait_for_status("connected to the signaling server", QUICK)
             .await;
+    }
+    (alice, bob)
+}
+
+/// Opens two windows of `server`, turns their devices on, and has Alice
+/// send the offer; returns once both see and hear each other.
+pub async fn start_call<'t>(browser: &'t BrowserTurn, server: &Server) -> (Page<'t>, Page<'t>) {
+    let (alice, bob) = open_two(browser, server).await;
+    for page in [&alice, &bob] {
         page.turn_devices_on().await;
     }
     alice.click("#send-offer").await;
