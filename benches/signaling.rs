@@ -23,15 +23,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio::net::TcpStream;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use videochat::config::Config;
 use videochat::signaling::{Limits, Policy};
 use videochat::Step;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+// The protocol tests' WebSocket client: connect, send, and read JSON.
+#[allow(dead_code)]
+#[path = "../tests/common/ws.rs"]
+mod ws;
+
+use ws::{send, Socket};
 
 const ROUND_TRIPS: usize = 2_000;
 const LOAD_ROOMS: usize = 200;
@@ -169,10 +172,7 @@ async fn run(server: &ServerProcess) {
 
 /// Connects, reads the welcome, joins `room`, and returns the socket and its id.
 async fn arrive(server: &ServerProcess, room: &str) -> (Socket, String) {
-    let url = format!("ws://127.0.0.1:{}/ws", server.port);
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect to /ws");
+    let mut socket = ws::connect_to(([127, 0, 0, 1], server.port).into()).await;
     let welcome = next_json(&mut socket).await;
     let id = welcome["id"]
         .as_str()
@@ -186,15 +186,9 @@ async fn arrive(server: &ServerProcess, room: &str) -> (Socket, String) {
     (socket, id)
 }
 
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::text(message.to_string()))
-        .await
-        .expect("send");
-}
-
-/// The next text message as JSON (pings are answered by the library).
-async fn next_json(socket: &mut Socket) -> Value {
+/// The next text message as JSON. Not `ws::next_json`: that one arms a
+/// deadline timer on every read, and here only the relay should be timed.
+async fn next_json(socket: &mut Socket) -> serde_json::Value {
     loop {
         match socket.next().await {
             Some(Ok(Message::Text(text))) => {

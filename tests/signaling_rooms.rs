@@ -14,9 +14,9 @@ mod app17;
 
 use std::time::Duration;
 
-use common::ws::{connect, next_json, wait_for_open_sockets, Socket};
+use common::ws::{connect, next_json, send, wait_for_open_sockets, Socket};
 use futures_util::SinkExt;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use videochat::server::{Server, Step};
 use videochat::signaling::Limits;
@@ -27,13 +27,6 @@ fn direct() -> Step {
 
 fn rooms() -> Step {
     app17::step()
-}
-
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::text(message.to_string()))
-        .await
-        .expect("send");
 }
 
 /// Connects and reads the welcome; returns the socket and its id.

@@ -1,8 +1,9 @@
 //! A WebSocket client for the protocol tests, speaking to `/ws` of a server on port 0.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -16,11 +17,25 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub const WAIT: Duration = Duration::from_secs(10);
 
 pub async fn connect(server: &Server) -> Socket {
-    let url = format!("ws://{}/ws", server.addr());
+    connect_to(server.addr()).await
+}
+
+/// Opens `/ws` of the server at `addr` (also one in another process, as in
+/// the benchmark).
+pub async fn connect_to(addr: SocketAddr) -> Socket {
+    let url = format!("ws://{addr}/ws");
     let (socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("connect to /ws");
     socket
+}
+
+/// Sends `message` as one text frame.
+pub async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::text(message.to_string()))
+        .await
+        .expect("send");
 }
 
 /// The next text message, failing the test on anything else or on timeout.
