@@ -236,7 +236,6 @@ impl Hub {
             let message = format!("the room is full ({} people at most)", self.room_size);
             return self.refuse(from, ErrorCode::RoomFull, &message);
         }
-        let announcement = json!({ "type": "join", "from": &**from, "username": username });
         let others: Vec<PeerId> = self
             .rooms
             .get(&room)
@@ -244,9 +243,10 @@ impl Hub {
             .flatten()
             .cloned()
             .collect();
-        for id in others {
-            self.send(&id, announcement.clone());
-        }
+        self.announce(
+            others,
+            json!({ "type": "join", "from": &**from, "username": username }),
+        );
         self.rooms
             .entry(room.clone())
             .or_default()
@@ -269,16 +269,21 @@ impl Hub {
                 self.rooms.remove(&room);
             }
         }
-        let announcement = json!({ "type": "leave", "from": &**id });
-        for other in others {
-            self.send(&other, announcement.clone());
-        }
+        self.announce(others, json!({ "type": "leave", "from": &**id }));
         true
     }
 
     fn refuse(&mut self, to: &PeerId, code: ErrorCode, message: &str) {
         let text = ServerMessage::error(code, message).to_text();
         self.send_text(to, Outgoing::from(text));
+    }
+
+    /// Sends one message to each of `members`, serialized once.
+    fn announce(&mut self, members: Vec<PeerId>, message: Value) {
+        let text = Outgoing::from(message.to_string());
+        for id in members {
+            self.send_text(&id, text.clone());
+        }
     }
 
     fn send(&mut self, to: &PeerId, message: Value) {
