@@ -90,8 +90,8 @@ async fn expect_tiles_connected(page: &Page<'_>, names: &[&str]) {
         "const tiles = [...document.querySelectorAll('#peers .peer')]; \
          const names = tiles.map((t) => t.querySelector('.peer-name').textContent).sort(); \
          const up = tiles.every((t) => t.querySelector('.peer-state').textContent.includes('connection: connected')); \
-         return up && JSON.stringify(names) === {} && names;",
-        json!(serde_json::to_string(&wanted).unwrap_or_default())
+         return up && JSON.stringify(names) === JSON.stringify({}) && names;",
+        json!(wanted)
     );
     page.wait_for(
         &format!("tiles for {wanted:?}, all connected"),
