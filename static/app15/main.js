@@ -522,9 +522,10 @@ function onSignalingMessage(data) {
     case 'error':
       console.warn(`the server refused a message: ${message.code}: ${message.message}`);
       setStatus(`The server refused a message: ${message.message}`);
-      // The protocol has no join acknowledgement: a refusal that names the
-      // username is the answer to our join, so ask for another name.
-      if (message.code === 'bad-message' && /username/.test(message.message) && !peerId) showJoinScreen();
+      // The protocol has no join acknowledgement: `bad-name` is the answer
+      // to our join (a name that breaks the rules, or one already taken
+      // here), so ask for another name. The status line says which.
+      if (message.code === 'bad-name' && !peerId) showJoinScreen();
       break;
     default:
       console.warn(`ignored a message of type ${message.type}`);

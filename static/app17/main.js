@@ -618,9 +618,10 @@ function onSignalingMessage(data) {
     case 'error':
       console.warn(`the server refused a message: ${message.code}: ${message.message}`);
       setStatus(`The server refused a message: ${message.message}`);
-      // The protocol has no join acknowledgement: a refusal that names the
-      // username is the answer to our join, so ask for another name.
-      if (message.code === 'bad-message' && /username|room/.test(message.message) && peers.size === 0) showJoinScreen();
+      // The protocol has no join acknowledgement: `bad-name` is the answer
+      // to our join (a name that breaks the rules, or one already taken
+      // here), so ask for another name. The status line says which.
+      if (message.code === 'bad-name' && peers.size === 0) showJoinScreen();
       // A mesh has a size limit (each member sends one stream to every other).
       if (message.code === 'room-full') {
         const full = myRoom;
