@@ -30,6 +30,7 @@ pub fn run(step: Step) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    server::raise_file_limit();
     let mut server = match server::start(step.clone(), &config) {
         Ok(server) => server,
         Err(err) => {

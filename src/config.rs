@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::ice;
-use crate::signaling::Limits;
+use crate::signaling::{admission, Limits};
 use crate::turn::{self, Turn};
 
 /// Where the examples listen unless told otherwise. Loopback only: browsers treat
@@ -81,6 +81,21 @@ pub const SETTINGS: &[Setting] = &[
         help: "most people in one room, 2 to 16 (default 4: in a mesh each member uploads one stream per other member)",
     },
     Setting {
+        flag: "max-sockets",
+        env: "MAX_SOCKETS",
+        help: "most signaling sockets open at once (default and ceiling: the process's file limit less room for page loads)",
+    },
+    Setting {
+        flag: "max-sockets-per-ip",
+        env: "MAX_SOCKETS_PER_IP",
+        help: "most signaling sockets open from one address, IPv6 counted by /64 (default 32; behind a proxy, every socket is the proxy's)",
+    },
+    Setting {
+        flag: "new-sockets-per-ip-per-minute",
+        env: "NEW_SOCKETS_PER_IP_PER_MINUTE",
+        help: "new signaling sockets one address may open a minute, after a burst of MAX_SOCKETS_PER_IP (default 60)",
+    },
+    Setting {
         flag: "static-root",
         env: "STATIC_ROOT",
         help: "folder holding the steps' page folders app01/ ... app17/ (default: the crate's static/)",
@@ -103,6 +118,27 @@ pub struct Config {
     /// Signaling limits. Not settings on the command line: they are tuned in
     /// code (see `signaling::Limits`); tests shorten them.
     pub limits: Limits,
+    /// Caps on signaling sockets. `max_sockets: None` means "as many as the
+    /// file limit allows" (see `server::connection_budget`).
+    pub socket_caps: SocketCaps,
+}
+
+/// The connection caps as configured (see `signaling::admission`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketCaps {
+    pub max_sockets: Option<usize>,
+    pub max_sockets_per_ip: usize,
+    pub new_sockets_per_ip_per_minute: u32,
+}
+
+impl Default for SocketCaps {
+    fn default() -> Self {
+        SocketCaps {
+            max_sockets: None,
+            max_sockets_per_ip: admission::MAX_SOCKETS_PER_IP,
+            new_sockets_per_ip_per_minute: admission::NEW_SOCKETS_PER_IP_PER_MINUTE,
+        }
+    }
 }
 
 impl Default for Config {
@@ -117,6 +153,7 @@ impl Default for Config {
             turn: None,
             allowed_origins: Vec::new(),
             limits: Limits::default(),
+            socket_caps: SocketCaps::default(),
         }
     }
 }
@@ -228,6 +265,21 @@ impl Config {
                 })?;
             config.limits = config.limits.with_room_size(room_size);
         }
+        if let Some(max) = value("max-sockets") {
+            config.socket_caps.max_sockets = Some(positive(&max, "MAX_SOCKETS/--max-sockets")?);
+        }
+        if let Some(max) = value("max-sockets-per-ip") {
+            config.socket_caps.max_sockets_per_ip =
+                positive(&max, "MAX_SOCKETS_PER_IP/--max-sockets-per-ip")?;
+        }
+        if let Some(rate) = value("new-sockets-per-ip-per-minute") {
+            let rate = positive(
+                &rate,
+                "NEW_SOCKETS_PER_IP_PER_MINUTE/--new-sockets-per-ip-per-minute",
+            )?;
+            config.socket_caps.new_sockets_per_ip_per_minute =
+                u32::try_from(rate).unwrap_or(u32::MAX);
+        }
         if let Some(root) = value("static-root") {
             config.static_root = PathBuf::from(root);
         }
@@ -251,6 +303,15 @@ impl Config {
         text.push_str("\nRUST_LOG sets the log level (default: info).\n");
         text
     }
+}
+
+/// A whole number of at least 1, or a one-line error naming `setting`.
+fn positive(text: &str, setting: &str) -> Result<usize, ConfigError> {
+    text.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+        ConfigError::Invalid(format!(
+            "{setting} must be a whole number of at least 1, not {text:?}"
+        ))
+    })
 }
 
 /// Turns `--name value` and `--name=value` into a map, refusing unknown names.
@@ -378,6 +439,36 @@ mod tests {
         for bad in ["1", "17", "four", ""] {
             let err = parse(&["--room-size", bad], &[]).unwrap_err().to_string();
             assert!(err.contains("from 2 to 16"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn socket_caps_are_read_and_checked() {
+        let config = parse(
+            &["--max-sockets", "500"],
+            &[
+                ("MAX_SOCKETS_PER_IP", "4"),
+                ("NEW_SOCKETS_PER_IP_PER_MINUTE", "10"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            config.socket_caps,
+            SocketCaps {
+                max_sockets: Some(500),
+                max_sockets_per_ip: 4,
+                new_sockets_per_ip_per_minute: 10,
+            }
+        );
+        assert_eq!(parse(&[], &[]).unwrap().socket_caps, SocketCaps::default());
+        for bad in ["0", "-1", "many"] {
+            let err = parse(&["--max-sockets-per-ip", bad], &[])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("MAX_SOCKETS_PER_IP") && err.contains("at least 1"),
+                "{err}"
+            );
         }
     }
 

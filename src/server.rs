@@ -8,16 +8,18 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use actix_files::Files;
 use actix_web::http::header;
-use actix_web::{middleware, App, HttpServer};
+use actix_web::{middleware, web, App, HttpServer};
 use tokio::sync::oneshot;
 
 use crate::config::Config;
 use crate::ice;
+use crate::names::{self, ServerNames};
+use crate::signaling::admission::{Admission, Caps};
 use crate::signaling::{self, Policy, Signaling};
 
 /// How long a stopping server lets requests in flight finish. Pages are small
@@ -168,6 +170,104 @@ impl Drop for Server {
     }
 }
 
+/// The headers every response carries.
+///
+/// - `Content-Security-Policy`: the pages run only their own scripts and
+///   styles (no inline code, nothing from elsewhere), talk only to their own
+///   server (`'self'` covers the same-origin `ws:`/`wss:` socket), and may
+///   not be framed, so no other site can overlay and click their buttons;
+/// - `X-Content-Type-Options: nosniff`: a file is only ever what its type says;
+/// - `Referrer-Policy: no-referrer`: a room's link never leaks to another site;
+/// - `Permissions-Policy`: camera, microphone and screen for this origin only;
+/// - `Cache-Control: no-store`: learners edit a step's files and reload, so
+///   never serve a stale copy.
+fn security_headers() -> middleware::DefaultHeaders {
+    middleware::DefaultHeaders::new()
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((
+            header::HeaderName::from_static("permissions-policy"),
+            "camera=(self), microphone=(self), display-capture=(self)",
+        ))
+}
+
+/// The pages' policy (see [`security_headers`]).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; \
+connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+frame-ancestors 'none'";
+
+/// True when `requested` (relative to the page folder) does not lead out of
+/// it through a symbolic link. A path that does not exist passes: the file
+/// service answers 404 for it.
+fn stays_inside(real_pages: &Path, requested: &Path) -> bool {
+    match real_pages.join(requested).canonicalize() {
+        Ok(real) => real.starts_with(real_pages),
+        Err(_) => true,
+    }
+}
+
+/// Files the process keeps for itself (standard streams, the listening
+/// socket, the event loop, the log, files being served): never used for
+/// connections.
+const FILES_FOR_THE_PROCESS: u64 = 64;
+/// At most this many connections stay free for page loads and
+/// `/ice-servers` when the signaling sockets are at their cap.
+const CONNECTIONS_KEPT_FOR_PAGES: usize = 256;
+/// The file limit `cli::run` raises the process's soft limit to, when the
+/// hard limit allows: about 25 KB of memory per held socket makes 65,536
+/// sockets some 1.6 GB, a sensible ceiling for one process.
+pub const WANTED_FILE_LIMIT: u64 = 65_536;
+
+/// How the process's file limit is shared out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionBudget {
+    pub file_limit: u64,
+    /// Connections each worker accepts before it stops accepting.
+    pub connections_per_worker: usize,
+    /// Signaling sockets at most: fewer than the connections, so a page
+    /// still loads when every socket is taken.
+    pub sockets: usize,
+}
+
+/// Shares out `file_limit` (the process's soft limit on open files):
+/// every connection is a file, and a process out of files cannot even
+/// accept the connection that would tell a person "try later".
+pub fn connection_budget(file_limit: u64) -> ConnectionBudget {
+    let connections = usize::try_from(file_limit.saturating_sub(FILES_FOR_THE_PROCESS))
+        .unwrap_or(usize::MAX)
+        .max(2 * WORKERS);
+    let kept_for_pages = (connections / 4).min(CONNECTIONS_KEPT_FOR_PAGES);
+    ConnectionBudget {
+        file_limit,
+        connections_per_worker: connections / WORKERS,
+        sockets: (connections - kept_for_pages).max(1),
+    }
+}
+
+/// The process's soft limit on open files (a generous guess where it cannot be read).
+pub fn file_limit() -> u64 {
+    #[cfg(unix)]
+    if let Ok((soft, _hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        return soft;
+    }
+    WANTED_FILE_LIMIT
+}
+
+/// Raises the soft file limit towards [`WANTED_FILE_LIMIT`], as far as the
+/// hard limit allows (many systems start processes at 1024).
+pub fn raise_file_limit() {
+    #[cfg(unix)]
+    if let Err(err) = rlimit::increase_nofile_limit(WANTED_FILE_LIMIT) {
+        log::warn!(
+            "cannot raise the file limit ({err}); keeping {}",
+            file_limit()
+        );
+    }
+}
+
 /// Binds `step` as `config` says and serves it on a background thread.
 /// Returns once the socket is bound, so a caller can connect at once.
 pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
@@ -227,9 +327,21 @@ async fn serve(
     // Upgraded sockets outlive actix's graceful stop unless told to close:
     // each socket loop watches this and closes with 1001 "going away".
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let names = ServerNames::for_listening(&config.host, &config.allowed_origins);
+    let budget = connection_budget(file_limit());
+    let caps = Caps {
+        max_sockets: config
+            .socket_caps
+            .max_sockets
+            .map_or(budget.sockets, |wanted| wanted.min(budget.sockets)),
+        max_sockets_per_ip: config.socket_caps.max_sockets_per_ip,
+        new_sockets_per_ip_per_minute: config.socket_caps.new_sockets_per_ip_per_minute,
+    };
     let signaling = step.signaling.map(|policy| Signaling {
-        hub: signaling::hub::spawn(policy, config.limits.room_size),
+        hub: signaling::hub::spawn(policy, config.limits),
         limits: config.limits,
+        admission: Admission::new(caps),
+        names: names.clone(),
         allowed_origins: config.allowed_origins.clone(),
         shutdown: shutdown_rx,
     });
@@ -238,32 +350,42 @@ async fn serve(
         list: config.ice_servers.clone(),
         turn: config.turn.clone(),
     });
+    let real_pages = pages.canonicalize().unwrap_or_else(|_| pages.clone());
+    let names_data = web::Data::new(names.clone());
     let http = HttpServer::new(move || {
-        let mut app = App::new();
+        let mut app = App::new().app_data(names_data.clone());
         if let Some(signaling) = &signaling {
             app = app
-                .app_data(actix_web::web::Data::new(signaling.clone()))
-                .route("/ws", actix_web::web::get().to(signaling::websocket));
+                .app_data(web::Data::new(signaling.clone()))
+                .route("/ws", web::get().to(signaling::websocket))
+                .route("/ws", web::head().to(signaling::websocket));
         }
         if let Some(servers) = &ice_servers {
             app = app
-                .app_data(actix_web::web::Data::new(servers.clone()))
-                .route("/ice-servers", actix_web::web::get().to(ice::ice_servers));
+                .app_data(web::Data::new(servers.clone()))
+                .route("/ice-servers", web::get().to(ice::ice_servers))
+                .route("/ice-servers", web::head().to(ice::ice_servers));
         }
+        let real_pages = real_pages.clone();
         app
+            // Innermost: a request for a name that is not ours goes no further.
+            .wrap(middleware::from_fn(names::require_own_host))
+            .wrap(security_headers())
             // One info line per request: learners see the page, script and
             // style sheet arrive (RUST_LOG=warn silences it).
             .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
-            // Learners edit a step's files and reload: never serve a stale copy.
-            .wrap(middleware::DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
             .service(
                 Files::new("/", &pages)
                     .index_file("index.html")
                     .use_etag(false)
-                    .use_last_modified(false),
+                    .use_last_modified(false)
+                    .path_filter(move |path, _| stays_inside(&real_pages, path)),
             )
     })
     .workers(WORKERS)
+    // Each worker stops accepting at its share of the file budget, so the
+    // process never runs out of files (see `connection_budget`).
+    .max_connections(budget.connections_per_worker)
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)
     // The caller decides when to stop (cli::run on Ctrl-C, a test on drop).
     .disable_signals();
@@ -297,8 +419,61 @@ async fn serve(
         step.name(),
         pages_shown.display()
     );
+    log::info!("answering to the host names {}", names.listed().join(", "));
+    if step.signaling.is_some() {
+        log::info!(
+            "file limit {}: at most {} connections, {} signaling sockets (MAX_SOCKETS), {} per address, {} new per address a minute",
+            budget.file_limit,
+            budget.connections_per_worker * WORKERS,
+            caps.max_sockets,
+            caps.max_sockets_per_ip,
+            caps.new_sockets_per_ip_per_minute
+        );
+    }
     let _ = started.send(Ok((addr, hub)));
     if let Err(err) = server.await {
         log::error!("server stopped with an error: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_limit_leaves_room_for_pages_at_the_socket_cap() {
+        let budget = connection_budget(20_000);
+        assert_eq!(budget.connections_per_worker * WORKERS, 20_000 - 64);
+        assert_eq!(budget.sockets, 20_000 - 64 - 256);
+        // A small limit keeps a quarter of its connections for pages.
+        let small = connection_budget(264);
+        assert_eq!(small.connections_per_worker * WORKERS, 200);
+        assert_eq!(small.sockets, 150);
+        // Absurdly small limits still allow something.
+        assert!(connection_budget(0).sockets >= 1);
+    }
+
+    #[test]
+    fn symbolic_links_out_of_the_page_folder_are_not_followed() {
+        let root = std::env::temp_dir().join(format!("videochat-links-{}", std::process::id()));
+        let pages = root.join("pages");
+        std::fs::create_dir_all(pages.join("inner")).unwrap();
+        std::fs::write(root.join("secret.txt"), "secret").unwrap();
+        std::fs::write(pages.join("inner/page.js"), "ok").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(root.join("secret.txt"), pages.join("out.txt")).unwrap();
+            std::os::unix::fs::symlink(pages.join("inner/page.js"), pages.join("alias.js"))
+                .unwrap();
+        }
+        let real = pages.canonicalize().unwrap();
+        assert!(stays_inside(&real, Path::new("inner/page.js")));
+        assert!(stays_inside(&real, Path::new("missing.js")));
+        #[cfg(unix)]
+        {
+            assert!(!stays_inside(&real, Path::new("out.txt")));
+            assert!(stays_inside(&real, Path::new("alias.js")));
+        }
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -169,3 +169,81 @@ fn each_page_gets_its_own_turn_credential() {
     }
     assert_ne!(usernames[0], usernames[1]);
 }
+
+/// Every answer (a page, a script, a 404, `/ice-servers`) carries the
+/// security headers: a Content-Security-Policy that allows only the page's
+/// own files and server and forbids framing, `nosniff`, and no referrer.
+#[test]
+fn every_answer_carries_the_security_headers() {
+    let server = common::serve(app09::step());
+    for path in ["/", "/main.js", "/style.css", "/nope.html", "/ice-servers"] {
+        let answer = common::http::get(server.addr(), path);
+        let policy = answer.header("content-security-policy").unwrap_or_default();
+        assert_eq!(policy, server::CONTENT_SECURITY_POLICY, "{path}");
+        for directive in [
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ] {
+            assert!(policy.contains(directive), "{path}: {policy}");
+        }
+        assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+        assert_eq!(
+            answer.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            answer.header("referrer-policy"),
+            Some("no-referrer"),
+            "{path}"
+        );
+    }
+}
+
+/// `HEAD` works wherever `GET` does: the headers, and no body.
+#[test]
+fn head_works_where_get_does() {
+    let server = common::serve(app09::step());
+    let host = server.addr().to_string();
+    for path in ["/", "/main.js", "/ice-servers"] {
+        let get = common::http::get(server.addr(), path);
+        let head = common::http::request(server.addr(), "HEAD", path, &[("Host", &host)]);
+        assert_eq!((head.status, get.status), (200, 200), "{path}");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "{path}"
+        );
+        assert_eq!(head.body, "", "{path}");
+    }
+}
+
+/// A symbolic link inside the page folder that leads out of it is not
+/// followed (404); one that stays inside is served.
+#[cfg(unix)]
+#[test]
+fn symbolic_links_out_of_the_page_folder_are_not_followed() {
+    let root = std::env::temp_dir().join(format!("videochat-static-{}", std::process::id()));
+    let pages = root.join("app01");
+    std::fs::create_dir_all(&pages).expect("make the page folder");
+    std::fs::write(pages.join("index.html"), "<h1>My Video Chat</h1>").expect("write a page");
+    std::fs::write(root.join("secret.txt"), "the server's secret").expect("write a secret");
+    let link_out = pages.join("secret.txt");
+    let link_in = pages.join("home.html");
+    let _ = std::fs::remove_file(&link_out);
+    let _ = std::fs::remove_file(&link_in);
+    std::os::unix::fs::symlink(root.join("secret.txt"), &link_out).expect("link out");
+    std::os::unix::fs::symlink(pages.join("index.html"), &link_in).expect("link in");
+    let config = Config {
+        static_root: root.clone(),
+        ..Config::default()
+    };
+    let server = common::serve_with(app01::step(), config);
+    let outside = common::http::get(server.addr(), "/secret.txt");
+    assert_eq!(outside.status, 404);
+    assert!(!outside.body.contains("secret"), "{}", outside.body);
+    assert_eq!(common::http::get(server.addr(), "/home.html").status, 200);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -236,14 +236,16 @@ async fn shutdown_closes_sockets_with_1001() {
     stopping.join().expect("the server stopped");
 }
 
-/// A page that stops reading is disconnected once its bounded queue fills,
-/// instead of growing the server's memory; the others keep receiving.
+/// A page that stops reading is disconnected once its bounded queue has
+/// stayed full for the write timeout, instead of growing the server's
+/// memory; the others keep receiving.
 #[tokio::test]
 async fn socket_that_stops_reading_is_disconnected() {
     let limits = Limits {
         outgoing_queue: 4,
         burst: 1000,
         messages_per_second: 1000,
+        send_timeout: Duration::from_secs(1),
         ..Limits::default()
     };
     let server = common::serve_with_limits(app07::step(), limits);

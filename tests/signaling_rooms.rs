@@ -14,7 +14,9 @@ mod app17;
 
 use std::time::Duration;
 
-use common::ws::{connect, next_json, send, wait_for_open_sockets, Socket};
+use common::ws::{
+    arrive, expect_error, next_json, send, sync_with_hub, wait_for_open_sockets, Socket,
+};
 use futures_util::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -29,37 +31,10 @@ fn rooms() -> Step {
     app17::step()
 }
 
-/// Connects and reads the welcome; returns the socket and its id.
-async fn arrive(server: &Server) -> (Socket, String) {
-    let mut socket = connect(server).await;
-    let welcome = next_json(&mut socket).await;
-    assert_eq!(welcome["type"], "welcome", "{welcome}");
-    let id = welcome["id"].as_str().expect("an id").to_string();
-    (socket, id)
-}
-
-/// The next message must be an error with `code`.
-async fn expect_error(socket: &mut Socket, code: &str) {
-    let reply = next_json(socket).await;
-    assert_eq!(reply["type"], "error", "{reply}");
-    assert_eq!(reply["code"], code, "{reply}");
-}
-
 /// Proves nothing is queued for `socket`: a bad message's error comes first.
 async fn assert_nothing_queued(socket: &mut Socket) {
     socket.send(Message::text("not json")).await.expect("send");
     expect_error(socket, "bad-message").await;
-}
-
-/// Waits until the hub has handled everything `socket` sent so far: a message
-/// to nobody is refused by the hub itself, after the ones before it.
-async fn sync_with_hub(socket: &mut Socket) {
-    send(socket, json!({"type": "probe", "to": "nobody"})).await;
-    let reply = next_json(socket).await;
-    assert!(
-        reply["code"] == "unknown-peer" || reply["code"] == "not-joined",
-        "{reply}"
-    );
 }
 
 /// Waits until the server holds no peers and no rooms.
@@ -162,27 +137,34 @@ async fn refusals_before_join_and_for_unknown_peers() {
     assert_nothing_queued(&mut bob).await;
 }
 
-/// Usernames and room names must be strings of 1-64 characters (after
-/// trimming) without control characters.
+/// Usernames and room names must be strings (`bad-message` otherwise) of
+/// 1-64 characters after trimming, without control characters, with a
+/// visible character and no bidi overrides (`bad-name` otherwise).
 #[tokio::test]
 async fn invalid_names_are_refused() {
     let server = common::serve(rooms());
     let (mut alice, _) = arrive(&server).await;
     let long = "x".repeat(65);
-    let bad_joins = [
+    let wrong_types = [
         json!({"type": "join", "room": "daily"}),
+        json!({"type": "join", "username": 42, "room": "daily"}),
+        json!({"type": "join", "username": "alice"}),
+    ];
+    for join in wrong_types {
+        send(&mut alice, join.clone()).await;
+        expect_error(&mut alice, "bad-message").await;
+    }
+    let bad_names = [
         json!({"type": "join", "username": "", "room": "daily"}),
         json!({"type": "join", "username": "   ", "room": "daily"}),
         json!({"type": "join", "username": long, "room": "daily"}),
         json!({"type": "join", "username": "a\u{7}b", "room": "daily"}),
-        json!({"type": "join", "username": 42, "room": "daily"}),
-        json!({"type": "join", "username": "alice"}),
         json!({"type": "join", "username": "alice", "room": ""}),
         json!({"type": "join", "username": "alice", "room": "line\nbreak"}),
     ];
-    for join in bad_joins {
+    for join in bad_names {
         send(&mut alice, join.clone()).await;
-        expect_error(&mut alice, "bad-message").await;
+        expect_error(&mut alice, "bad-name").await;
     }
     assert_eq!(server.open_rooms(), 0);
     send(

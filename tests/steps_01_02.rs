@@ -37,6 +37,43 @@ fn app01_page_loads_and_its_script_runs() {
     });
 }
 
+/// The page runs under its Content-Security-Policy, and the harness sees a
+/// breach of it: an inline script added to the page is blocked, not run, and
+/// reported as a violation, which `assert_no_uncaught_errors` (called by
+/// every browser test) would fail on.
+#[test]
+fn the_content_security_policy_blocks_inline_script_and_is_watched() {
+    run(async {
+        let browser = browser().await;
+        let server = common::serve(app01::step());
+        let page = browser.open("app01", &server.url()).await;
+        page.wait_for_status("ready", QUICK).await;
+        page.assert_no_uncaught_errors().await;
+        page.eval(
+            "const s = document.createElement('script'); \
+             s.textContent = 'window.inlineRan = true;'; document.body.append(s);",
+            vec![],
+        )
+        .await;
+        let violations = page
+            .wait_for(
+                "the CSP violation to be recorded",
+                "return window.__probe.uncaught().filter(l => l.startsWith('csp violation')).length > 0 \
+                 && window.__probe.uncaught();",
+                QUICK,
+            )
+            .await;
+        assert!(
+            violations.to_string().contains("script-src"),
+            "{violations}"
+        );
+        assert_eq!(
+            page.eval("return window.inlineRan === true;", vec![]).await,
+            json!(false)
+        );
+    });
+}
+
 /// Step 02: ticking Camera shows moving local video; unticking stops every camera track.
 #[test]
 fn app02_camera_on_shows_frames_and_off_stops_tracks() {

@@ -2,9 +2,12 @@
 //!
 //! Sessions talk to it through a cloneable [`HubHandle`]; nothing else touches
 //! the maps, so there are no locks to get wrong. Each peer has a bounded
-//! outgoing queue and the hub only ever `try_send`s to it: a page that stops
-//! reading fills its own queue and is dropped, and can never make the hub (and
-//! so everyone else) wait.
+//! outgoing queue and the hub only ever `try_send`s to it, so a page that
+//! stops reading can never make the hub (and so everyone else) wait. The queue
+//! holds everything the room may legitimately send at once
+//! ([`super::Limits::outgoing_queue`]), so a reading page never finds it full;
+//! a page whose queue stays full for the write timeout has stopped reading,
+//! and is dropped.
 //!
 //! How a message travels depends on the step's [`Policy`]:
 //! broadcast (steps 07-14) sends it to everyone else unchanged; direct (15-16)
@@ -14,12 +17,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::message::{valid_name, ErrorCode, ServerMessage};
-use super::Policy;
+use super::message::{name_key, valid_name, ErrorCode, ServerMessage};
+use super::{Limits, Policy};
 use crate::random::random_hex;
 
 /// A socket's id: random and unguessable, so a page cannot address (or
@@ -98,13 +102,14 @@ impl HubHandle {
 }
 
 /// Starts the hub task on the current runtime and returns its handle.
-pub fn spawn(policy: Policy, room_size: usize) -> HubHandle {
+pub fn spawn(policy: Policy, limits: Limits) -> HubHandle {
     let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
     let peers = Arc::new(AtomicUsize::new(0));
     let rooms = Arc::new(AtomicUsize::new(0));
     let hub = Hub {
         policy,
-        room_size,
+        room_size: limits.room_size,
+        stalled_after: limits.send_timeout,
         peers: HashMap::new(),
         rooms: HashMap::new(),
         peer_count: peers.clone(),
@@ -122,11 +127,26 @@ struct Peer {
     outbox: mpsc::Sender<Outgoing>,
     /// The room it joined, once it has (direct and rooms policies).
     room: Option<String>,
+    /// Its validated username, once it has joined.
+    username: Option<String>,
+    /// Since when its queue has been full, if it is now.
+    full_since: Option<Instant>,
+}
+
+/// What a queued message is to its receiver, which decides what a full queue means.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Something another page or the server needs it to have.
+    Relay,
+    /// The answer to its own refused message: advice, which it may miss.
+    Reply,
 }
 
 struct Hub {
     policy: Policy,
     room_size: usize,
+    /// How long a queue may stay full before its peer counts as gone.
+    stalled_after: Duration,
     peers: HashMap<PeerId, Peer>,
     rooms: HashMap<String, HashSet<PeerId>>,
     peer_count: Arc<AtomicUsize>,
@@ -154,7 +174,15 @@ impl Hub {
         if reply.send(id.clone()).is_err() {
             return; // the session gave up while waiting
         }
-        self.peers.insert(id.clone(), Peer { outbox, room: None });
+        self.peers.insert(
+            id.clone(),
+            Peer {
+                outbox,
+                room: None,
+                username: None,
+                full_since: None,
+            },
+        );
         if self.policy != Policy::Broadcast {
             self.send(&id, json!({ "type": "welcome", "id": &*id }));
         }
@@ -176,7 +204,7 @@ impl Hub {
             .cloned()
             .collect();
         for id in others {
-            self.send_text(&id, text.clone());
+            self.send_text(&id, text.clone(), Delivery::Relay);
         }
     }
 
@@ -190,7 +218,11 @@ impl Hub {
                 }
             }
             _ => {
-                let Some(room) = self.peers.get(from).and_then(|p| p.room.clone()) else {
+                let Some((room, username)) = self
+                    .peers
+                    .get(from)
+                    .and_then(|p| Some((p.room.clone()?, p.username.clone()?)))
+                else {
                     return self.refuse(from, ErrorCode::NotJoined, "send join first");
                 };
                 let Some(Value::String(to)) = object.get("to") else {
@@ -205,8 +237,12 @@ impl Hub {
                 if !in_room || target == *from {
                     return self.refuse(from, ErrorCode::UnknownPeer, "no such peer in your room");
                 }
-                // Whatever the page claimed, `from` is who really sent it.
+                // Whatever the page claimed, `from` is who really sent it, and
+                // a `username` riding along is the one the server checked.
                 object.insert("from".into(), Value::String(from.to_string()));
+                if object.contains_key("username") {
+                    object.insert("username".into(), Value::String(username));
+                }
                 self.send(&target, Value::Object(object));
             }
         }
@@ -220,14 +256,14 @@ impl Hub {
                 "already joined: send leave first",
             );
         }
-        let username = match valid_name(object.get("username"), "username") {
+        let username = match checked_name(object, "username") {
             Ok(name) => name,
-            Err(reason) => return self.refuse(from, ErrorCode::BadMessage, &reason),
+            Err((code, reason)) => return self.refuse(from, code, &reason),
         };
         let room = match self.policy {
-            Policy::Rooms => match valid_name(object.get("room"), "room") {
+            Policy::Rooms => match checked_name(object, "room") {
                 Ok(name) => name,
-                Err(reason) => return self.refuse(from, ErrorCode::BadMessage, &reason),
+                Err((code, reason)) => return self.refuse(from, code, &reason),
             },
             _ => THE_ONLY_ROOM.to_string(),
         };
@@ -243,6 +279,20 @@ impl Hub {
             .flatten()
             .cloned()
             .collect();
+        // Two members with one name could not tell who is who: the second asks
+        // for another name (compared without case and invisible characters).
+        let key = name_key(&username);
+        let taken = others.iter().any(|id| {
+            self.peers
+                .get(id)
+                .and_then(|p| p.username.as_deref())
+                .is_some_and(|name| name_key(name) == key)
+        });
+        if taken {
+            let message =
+                format!("someone here is already called \"{username}\": choose another name");
+            return self.refuse(from, ErrorCode::BadName, &message);
+        }
         self.announce(
             others,
             json!({ "type": "join", "from": &**from, "username": username }),
@@ -253,12 +303,17 @@ impl Hub {
             .insert(from.clone());
         if let Some(peer) = self.peers.get_mut(from) {
             peer.room = Some(room);
+            peer.username = Some(username);
         }
     }
 
     /// Takes `id` out of its room and tells the others. False if it was in none.
     fn leave_room(&mut self, id: &PeerId) -> bool {
-        let Some(room) = self.peers.get_mut(id).and_then(|p| p.room.take()) else {
+        let Some(peer) = self.peers.get_mut(id) else {
+            return false;
+        };
+        peer.username = None;
+        let Some(room) = peer.room.take() else {
             return false;
         };
         let mut others = Vec::new();
@@ -275,33 +330,71 @@ impl Hub {
 
     fn refuse(&mut self, to: &PeerId, code: ErrorCode, message: &str) {
         let text = ServerMessage::error(code, message).to_text();
-        self.send_text(to, Outgoing::from(text));
+        self.send_text(to, Outgoing::from(text), Delivery::Reply);
     }
 
     /// Sends one message to each of `members`, serialized once.
     fn announce(&mut self, members: Vec<PeerId>, message: Value) {
         let text = Outgoing::from(message.to_string());
         for id in members {
-            self.send_text(&id, text.clone());
+            self.send_text(&id, text.clone(), Delivery::Relay);
         }
     }
 
     fn send(&mut self, to: &PeerId, message: Value) {
-        self.send_text(to, Outgoing::from(message.to_string()));
+        self.send_text(to, Outgoing::from(message.to_string()), Delivery::Relay);
     }
 
-    /// Queues `text` for one peer; a peer whose queue is full is dropped.
-    fn send_text(&mut self, to: &PeerId, text: Outgoing) {
-        let Some(peer) = self.peers.get(to) else {
+    /// Queues `text` for one peer, never waiting.
+    ///
+    /// A full queue means the page is behind by more than its whole room may
+    /// send at once. The message is not queued; a reply (advice about the
+    /// peer's own refused message) is simply skipped, and a peer whose queue
+    /// has stayed full for the write timeout has stopped reading and is
+    /// dropped. (Its session's own write timeout usually gets there first.)
+    fn send_text(&mut self, to: &PeerId, text: Outgoing, delivery: Delivery) {
+        let Some(peer) = self.peers.get_mut(to) else {
             return;
         };
-        if peer.outbox.try_send(text).is_err() {
-            // Full (it stopped reading) or closed (it is leaving anyway).
-            // Dropping its queue's sender tells its session to close the socket.
-            log::warn!("peer {} dropped: its outgoing queue is full", short(to));
-            self.unregister(to);
+        match peer.outbox.try_send(text) {
+            Ok(()) => peer.full_since = None,
+            // Its session has ended and is about to unregister it.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(_)) if delivery == Delivery::Reply => {
+                log::debug!("peer {}: a reply skipped, its queue is full", short(to));
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let now = Instant::now();
+                let since = *peer.full_since.get_or_insert(now);
+                if now.duration_since(since) >= self.stalled_after {
+                    log::info!(
+                        "peer {} dropped: its queue stayed full for {:?} (not reading)",
+                        short(to),
+                        self.stalled_after
+                    );
+                    // Dropping its queue's sender tells its session to close the socket.
+                    self.unregister(to);
+                } else {
+                    log::warn!(
+                        "peer {}: queue full, a message for it was not queued",
+                        short(to)
+                    );
+                }
+            }
         }
     }
+}
+
+/// The name in `object[field]`: a field that is not a string is a
+/// `bad-message`, a string that breaks the name rules a `bad-name`.
+fn checked_name(object: &Map<String, Value>, field: &str) -> Result<String, (ErrorCode, String)> {
+    let Some(Value::String(name)) = object.get(field) else {
+        return Err((
+            ErrorCode::BadMessage,
+            format!("\"{field}\" must be a string"),
+        ));
+    };
+    valid_name(name, field).map_err(|reason| (ErrorCode::BadName, reason))
 }
 
 /// 128 random bits as hex. If the system's random source fails (it does not

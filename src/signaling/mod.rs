@@ -4,6 +4,8 @@
 //! them according to the step's [`Policy`]. The socket's loop is in
 //! [`session`], the shared state in [`hub`], the wire types in [`message`].
 
+pub mod admission;
+pub mod frame_guard;
 pub mod hub;
 pub mod message;
 pub mod origin;
@@ -12,8 +14,17 @@ pub mod session;
 
 use std::time::Duration;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::time::Instant;
+
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_core::Stream;
 use tokio::sync::watch;
+
+use crate::names::ServerNames;
 
 /// How the server relays messages (protocol.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +49,7 @@ pub struct Limits {
     pub burst: u32,
     /// Refused messages in a row after which the socket is closed (1008).
     pub flood_close_after: u32,
-    /// Messages that may wait for one socket before it counts as too slow.
+    /// Messages that may wait for one socket; see [`Limits::outgoing_queue_for`].
     pub outgoing_queue: usize,
     /// How often the server pings each socket.
     pub heartbeat_interval: Duration,
@@ -69,9 +80,8 @@ pub const SETUP_MESSAGES_PER_PEER: u32 = 25;
 const _: () = assert!((ROOM_SIZE as u32 - 1) * SETUP_MESSAGES_PER_PEER <= BURST);
 /// 200 refusals in a row is a flood, not a burst: close the socket.
 pub const FLOOD_CLOSE_AFTER: u32 = 200;
-/// 64 queued messages: a page that is that far behind has stopped reading,
-/// and holding more would only grow the server's memory.
-pub const OUTGOING_QUEUE: usize = 64;
+/// The queue for the default room and burst: see [`Limits::outgoing_queue_for`].
+pub const OUTGOING_QUEUE: usize = Limits::outgoing_queue_for(ROOM_SIZE, BURST);
 /// Ping every 10 s: proxies and NATs commonly drop idle TCP after 30-60 s.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 /// 30 s without a frame (three missed pings) means the page is gone.
@@ -88,13 +98,27 @@ impl Limits {
     /// being rate-limited: a refused candidate could cost a connection.
     pub fn with_room_size(self, room_size: usize) -> Limits {
         let others = u32::try_from(room_size.saturating_sub(1)).unwrap_or(u32::MAX);
+        let burst = self
+            .burst
+            .max(others.saturating_mul(SETUP_MESSAGES_PER_PEER));
         Limits {
             room_size,
-            burst: self
-                .burst
-                .max(others.saturating_mul(SETUP_MESSAGES_PER_PEER)),
+            burst,
+            outgoing_queue: self
+                .outgoing_queue
+                .max(Limits::outgoing_queue_for(room_size, burst)),
             ..self
         }
+    }
+
+    /// How many messages one socket's queue must hold so that a page that
+    /// reads never finds it full: every other member of its room sending a
+    /// whole burst to it at once, its own burst of refused messages answered,
+    /// and a join or leave announcement per member. Capacity costs nothing
+    /// until used (the queue grows in small blocks); what is queued is
+    /// bounded by the senders' rate limits and the write timeout.
+    pub const fn outgoing_queue_for(room_size: usize, burst: u32) -> usize {
+        room_size * burst as usize + 2 * room_size
     }
 }
 
@@ -119,39 +143,73 @@ impl Default for Limits {
 pub struct Signaling {
     pub hub: hub::HubHandle,
     pub limits: Limits,
+    pub admission: admission::Admission,
+    pub names: ServerNames,
     pub allowed_origins: Vec<String>,
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// `GET /ws`: checks the origin, upgrades, and runs the socket's loop.
+/// `GET /ws`: checks the origin and the caps, upgrades, and runs the socket's loop.
 pub async fn websocket(
     req: HttpRequest,
     body: web::Payload,
     signaling: web::Data<Signaling>,
 ) -> actix_web::Result<HttpResponse> {
-    if !origin::is_allowed(&req, &signaling.allowed_origins) {
-        log::warn!(
+    if !origin::is_allowed(&req, &signaling.names, &signaling.allowed_origins) {
+        log::info!(
             "refused a socket from origin {:?}",
-            req.headers().get(actix_web::http::header::ORIGIN)
+            req.headers().get(header::ORIGIN)
         );
         return Ok(HttpResponse::Forbidden().body("origin not allowed\n"));
     }
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let Some(peer_ip) = req.peer_addr().map(|addr| addr.ip()) else {
+        return Ok(HttpResponse::BadRequest().body("no peer address\n"));
+    };
+    let permit = match signaling.admission.admit(peer_ip, Instant::now()) {
+        Ok(permit) => permit,
+        Err(refusal) => return Ok(refuse(refusal, peer_ip)),
+    };
     let limits = signaling.limits;
+    // The size guard reads frame headers before actix-ws buffers a payload.
+    let (guarded, tripped) =
+        frame_guard::FrameGuard::new(body.into_inner(), limits.max_message_bytes);
+    let guarded: Pin<Box<dyn Stream<Item = _>>> = Box::pin(guarded);
+    let mut guarded = Payload::from(guarded);
+    let body = web::Payload::from_request(&req, &mut guarded).await?;
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
     let stream = stream
         .max_frame_size(limits.max_message_bytes)
         .aggregate_continuations()
         .max_continuation_size(limits.max_message_bytes);
     // actix-ws's stream is not Send: it must run on this worker's own runtime.
     actix_web::rt::spawn(session::run(
-        session,
-        stream,
+        session::Connection {
+            session,
+            stream,
+            oversized: tripped,
+            permit,
+        },
         signaling.hub.clone(),
         limits,
         signaling.shutdown.clone(),
     ));
     Ok(response)
 }
+
+/// The answer to a socket over a cap: a status and a sentence, at once.
+fn refuse(refusal: admission::Refusal, peer_ip: std::net::IpAddr) -> HttpResponse {
+    log::info!("refused a socket from {peer_ip}: {refusal}");
+    let mut response = match refusal {
+        admission::Refusal::ServerFull(_) => HttpResponse::ServiceUnavailable(),
+        _ => HttpResponse::TooManyRequests(),
+    };
+    response
+        .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()))
+        .body(format!("{refusal}\n"))
+}
+
+/// What a refused page is told to wait before trying again.
+const RETRY_AFTER_SECS: u64 = 10;
 
 #[cfg(test)]
 mod tests {
@@ -167,5 +225,17 @@ mod tests {
         assert_eq!(large.room_size, 16);
         assert_eq!(large.burst, 15 * SETUP_MESSAGES_PER_PEER);
         assert_eq!(large.messages_per_second, MESSAGES_PER_SECOND);
+    }
+
+    #[test]
+    fn the_queue_holds_a_whole_room_bursting_at_once() {
+        for room_size in [2, ROOM_SIZE, 16] {
+            let limits = Limits::default().with_room_size(room_size);
+            let others = (room_size - 1) * limits.burst as usize;
+            assert!(
+                limits.outgoing_queue >= others + limits.burst as usize,
+                "room of {room_size}: {limits:?}"
+            );
+        }
     }
 }

@@ -21,6 +21,20 @@ impl TokenBucket {
         }
     }
 
+    /// Allows bursts of up to `capacity`, refilled at `per_minute`.
+    pub fn per_minute(capacity: u32, per_minute: u32, now: Instant) -> TokenBucket {
+        TokenBucket {
+            per_second: f64::from(per_minute) / 60.0,
+            ..TokenBucket::new(capacity, 0, now)
+        }
+    }
+
+    /// True when a take at `now` would find the bucket full.
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.per_second >= self.capacity
+    }
+
     /// Takes one token if there is one.
     pub fn try_take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();

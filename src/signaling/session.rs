@@ -9,20 +9,39 @@ use std::time::Instant;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use tokio::sync::{mpsc, watch};
 
+use super::admission::Permit;
+use super::frame_guard::Tripped;
 use super::hub::{HubHandle, Outgoing, PeerId};
 use super::message::{parse_envelope, ErrorCode, ServerMessage};
 use super::rate::TokenBucket;
 use super::Limits;
 
+/// One upgraded socket, as the `/ws` route hands it over.
+pub struct Connection {
+    /// Writes to the page.
+    pub session: Session,
+    /// What the page sends.
+    pub stream: AggregatedMessageStream,
+    /// Set when the page declared a frame over the size limit.
+    pub oversized: Tripped,
+    /// Its place under the connection caps, given back when the loop ends.
+    pub permit: Permit,
+}
+
 // ANCHOR: run
 /// Runs one socket until it closes, then unregisters it.
 pub async fn run(
-    session: Session,
-    stream: AggregatedMessageStream,
+    connection: Connection,
     hub: HubHandle,
     limits: Limits,
     shutdown: watch::Receiver<bool>,
 ) {
+    let Connection {
+        session,
+        stream,
+        oversized,
+        permit: _permit,
+    } = connection;
     let (outbox, queued) = mpsc::channel(limits.outgoing_queue);
     let Some(id) = hub.join(outbox).await else {
         let _ = session
@@ -37,6 +56,7 @@ pub async fn run(
         limits,
         bucket: TokenBucket::new(limits.burst, limits.messages_per_second, Instant::now()),
         refused_in_a_row: 0,
+        oversized,
     };
     let close = socket.drive(stream, queued, shutdown).await;
     hub.leave(id.clone()).await;
@@ -66,6 +86,7 @@ struct Socket {
     limits: Limits,
     bucket: TokenBucket,
     refused_in_a_row: u32,
+    oversized: Tripped,
 }
 
 impl Socket {
@@ -82,9 +103,10 @@ impl Socket {
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut last_heard = Instant::now();
         loop {
+            // No `biased;`: select! polls the branches in a random order, so
+            // a page that sends without pause cannot starve its own queue
+            // (what others send it) or its heartbeat, nor the other way round.
             tokio::select! {
-                // Checked first, so a stopping server never starts new work.
-                biased;
                 _ = shutdown.changed() => {
                     return Some(reason(CloseCode::Away, "server is shutting down"));
                 }
@@ -97,16 +119,7 @@ impl Socket {
                                 return close;
                             }
                         }
-                        Some(Err(actix_ws::ProtocolError::Overflow)) => {
-                            return Some(reason(
-                                CloseCode::Size,
-                                &format!("message too large (limit {} bytes)", self.limits.max_message_bytes),
-                            ));
-                        }
-                        Some(Err(err)) => {
-                            log::warn!("peer {}: protocol error: {err}", self.id);
-                            return Some(reason(CloseCode::Protocol, "WebSocket protocol error"));
-                        }
+                        Some(Err(err)) => return self.on_error(err),
                     }
                 }
                 text = queued.recv() => match text {
@@ -127,6 +140,39 @@ impl Socket {
                         return None;
                     }
                 }
+            }
+        }
+    }
+
+    /// Why reading failed, as the close frame to send (`None`: the page is gone).
+    fn on_error(&self, err: actix_ws::ProtocolError) -> Option<CloseReason> {
+        let too_large = || {
+            Some(reason(
+                CloseCode::Size,
+                &format!(
+                    "message too large (limit {} bytes)",
+                    self.limits.max_message_bytes
+                ),
+            ))
+        };
+        match err {
+            // Declared too large (the guard, which also adds up fragments),
+            // or one frame too large (the parser, should it get there first).
+            _ if self.oversized.get() => too_large(),
+            actix_ws::ProtocolError::Overflow => too_large(),
+            actix_ws::ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Some(reason(CloseCode::Invalid, "text frames must be UTF-8"))
+            }
+            // The connection dropped without a close frame: a closed laptop
+            // lid or a lost network, an everyday event rather than a fault.
+            // The hub's "left" line is its one line in the log.
+            actix_ws::ProtocolError::Io(io) => {
+                log::debug!("peer {}: connection lost ({io})", self.id);
+                None
+            }
+            err => {
+                log::info!("peer {}: protocol error: {err}", self.id);
+                Some(reason(CloseCode::Protocol, "WebSocket protocol error"))
             }
         }
     }
@@ -193,7 +239,11 @@ impl Socket {
             Ok(Ok(())) => true,
             Ok(Err(_closed)) => false,
             Err(_elapsed) => {
-                log::warn!("peer {}: write timed out", self.id);
+                log::info!(
+                    "peer {}: a write took over {:?}: it stopped reading",
+                    self.id,
+                    self.limits.send_timeout
+                );
                 false
             }
         }

@@ -389,7 +389,8 @@ impl Page<'_> {
             .await;
     }
 
-    /// Asserts the page threw nothing it did not catch.
+    /// Asserts the page threw nothing it did not catch and broke no rule of
+    /// its Content-Security-Policy.
     pub async fn assert_no_uncaught_errors(&self) {
         let uncaught = self.eval("return window.__probe.uncaught();", vec![]).await;
         assert_eq!(

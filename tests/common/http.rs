@@ -22,15 +22,22 @@ impl Response {
 
 /// GETs `path` from `addr` with `Connection: close` and reads the whole answer.
 pub fn get(addr: SocketAddr, path: &str) -> Response {
+    request(addr, "GET", path, &[("Host", &addr.to_string())])
+}
+
+/// Sends `method path` with exactly `headers` (and `Connection: close`) and
+/// reads the whole answer. A test that forges `Host` or `Origin` says so here.
+pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
     let mut stream = TcpStream::connect(addr).expect("connect to the server");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("set a read timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send the request");
+    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).expect("send the request");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the response");
     let raw = String::from_utf8_lossy(&raw).into_owned();

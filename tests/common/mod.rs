@@ -8,6 +8,8 @@
 pub mod browser;
 pub mod call;
 pub mod http;
+pub mod process;
+pub mod raw_ws;
 pub mod stun;
 pub mod ws;
 

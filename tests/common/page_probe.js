@@ -3,7 +3,7 @@
 // page behaves as it does for a person, except where a test plans a failure.
 //
 // window.__probe offers:
-//   console          the page's console lines (and uncaught errors)
+//   console          the page's console lines (and uncaught errors, CSP violations)
 //   peerConnections  every RTCPeerConnection the page created
 //   tracks           every track getUserMedia handed the page
 //   failNext(kind, errorName)  the next getUserMedia asking for kind rejects
@@ -41,8 +41,13 @@
   window.addEventListener('error', (event) => remember(`uncaught: ${event.message}`));
   window.addEventListener('unhandledrejection', (event) =>
     remember(`unhandled rejection: ${show(event.reason)}`));
+  // A Content-Security-Policy violation is a defect of the page as surely as
+  // an uncaught error: the page did something its own server forbids.
+  document.addEventListener('securitypolicyviolation', (event) =>
+    remember(`csp violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`));
   probe.uncaught = () =>
-    probe.console.filter((line) => line.startsWith('uncaught') || line.startsWith('unhandled'));
+    probe.console.filter((line) =>
+      line.startsWith('uncaught') || line.startsWith('unhandled') || line.startsWith('csp violation'));
 
   const NativePeerConnection = window.RTCPeerConnection;
   if (NativePeerConnection) {

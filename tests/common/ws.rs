@@ -1,13 +1,13 @@
 //! A WebSocket client for the protocol tests, speaking to `/ws` of a server on port 0.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use videochat::server::Server;
 
@@ -28,6 +28,48 @@ pub async fn connect_to(addr: SocketAddr) -> Socket {
         .await
         .expect("connect to /ws");
     socket
+}
+
+/// Opens `/ws` of the server at `addr` from the loopback address `source` (127.0.0.2, say), as a
+/// second machine would; an HTTP refusal comes back as the error.
+pub async fn connect_from(addr: SocketAddr, source: IpAddr) -> Result<Socket, WsError> {
+    let tcp = TcpSocket::new_v4().expect("a socket");
+    tcp.bind(SocketAddr::new(source, 0))
+        .expect("bind the source address");
+    let stream = tcp.connect(addr).await.expect("connect");
+    let url = format!("ws://{addr}/ws");
+    tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+        .await
+        .map(|(socket, _)| socket)
+}
+
+/// Connects and reads the welcome (direct and rooms policies); returns the
+/// socket and its id.
+pub async fn arrive(server: &Server) -> (Socket, String) {
+    let mut socket = connect(server).await;
+    let welcome = next_json(&mut socket).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    let id = welcome["id"].as_str().expect("an id").to_string();
+    (socket, id)
+}
+
+/// The next message must be an error with `code`.
+pub async fn expect_error(socket: &mut Socket, code: &str) {
+    let reply = next_json(socket).await;
+    assert_eq!(reply["type"], "error", "{reply}");
+    assert_eq!(reply["code"], code, "{reply}");
+}
+
+/// Waits until the hub has handled everything `socket` sent so far: a
+/// message to nobody is refused by the hub itself, after the ones before it.
+/// (Direct and rooms policies; it costs one message of the rate limit.)
+pub async fn sync_with_hub(socket: &mut Socket) {
+    send(socket, serde_json::json!({"type": "probe", "to": "nobody"})).await;
+    let reply = next_json(socket).await;
+    assert!(
+        reply["code"] == "unknown-peer" || reply["code"] == "not-joined",
+        "{reply}"
+    );
 }
 
 /// Sends `message` as one text frame.
