@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use videochat::config::Config;
+use videochat::config::{Config, SocketCaps};
 use videochat::signaling::{Limits, Policy};
 use videochat::Step;
 
@@ -64,6 +64,13 @@ fn serve() {
             flood_close_after: u32::MAX,
             outgoing_queue: 1_024,
             ..Limits::default()
+        },
+        // Every client of the benchmark comes from 127.0.0.1: the
+        // per-address caps would otherwise stop it at 32 sockets.
+        socket_caps: SocketCaps {
+            max_sockets_per_ip: usize::MAX,
+            new_sockets_per_ip_per_minute: u32::MAX,
+            ..SocketCaps::default()
         },
         ..Config::default()
     };
