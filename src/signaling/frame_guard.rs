@@ -18,8 +18,10 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
-use actix_web::web::Bytes;
+use actix_web::web::{self, Bytes};
+use actix_web::{FromRequest, HttpRequest};
 use futures_core::Stream;
 
 /// The longest header: 2 bytes, 8 of extended length, 4 of mask.
@@ -166,6 +168,21 @@ fn payload_length(header: &[u8; MAX_HEADER]) -> u64 {
         }
         short => u64::from(short),
     }
+}
+
+/// `body` with a [`FrameGuard`] in front, in the type actix-ws takes, and
+/// the flag that tells whether the guard refused it.
+pub async fn guard(
+    req: &HttpRequest,
+    body: web::Payload,
+    limit: usize,
+) -> actix_web::Result<(web::Payload, Tripped)> {
+    let (guarded, tripped) = FrameGuard::new(body.into_inner(), limit);
+    let guarded: Pin<Box<dyn Stream<Item = _>>> = Box::pin(guarded);
+    // `web::Payload` has no public constructor; extracting it from a
+    // payload we built is the supported way to make one.
+    let body = web::Payload::from_request(req, &mut Payload::from(guarded)).await?;
+    Ok((body, tripped))
 }
 
 /// The request body of an upgraded socket, passed through a [`SizeCheck`].

@@ -218,11 +218,7 @@ impl Hub {
                 }
             }
             _ => {
-                let Some((room, username)) = self
-                    .peers
-                    .get(from)
-                    .and_then(|p| Some((p.room.clone()?, p.username.clone()?)))
-                else {
+                let Some(room) = self.peers.get(from).and_then(|p| p.room.clone()) else {
                     return self.refuse(from, ErrorCode::NotJoined, "send join first");
                 };
                 let Some(Value::String(to)) = object.get("to") else {
@@ -241,7 +237,11 @@ impl Hub {
                 // a `username` riding along is the one the server checked.
                 object.insert("from".into(), Value::String(from.to_string()));
                 if object.contains_key("username") {
-                    object.insert("username".into(), Value::String(username));
+                    let checked = self.peers.get(from).and_then(|p| p.username.clone());
+                    object.insert(
+                        "username".into(),
+                        checked.map_or(Value::Null, Value::String),
+                    );
                 }
                 self.send(&target, Value::Object(object));
             }

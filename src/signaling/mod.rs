@@ -12,16 +12,11 @@ pub mod origin;
 pub mod rate;
 pub mod session;
 
-use std::time::Duration;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
-use std::time::Instant;
-
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use futures_core::Stream;
+use actix_web::{web, HttpRequest, HttpResponse};
 use tokio::sync::watch;
 
 use crate::names::ServerNames;
@@ -171,11 +166,7 @@ pub async fn websocket(
     };
     let limits = signaling.limits;
     // The size guard reads frame headers before actix-ws buffers a payload.
-    let (guarded, tripped) =
-        frame_guard::FrameGuard::new(body.into_inner(), limits.max_message_bytes);
-    let guarded: Pin<Box<dyn Stream<Item = _>>> = Box::pin(guarded);
-    let mut guarded = Payload::from(guarded);
-    let body = web::Payload::from_request(&req, &mut guarded).await?;
+    let (body, oversized) = frame_guard::guard(&req, body, limits.max_message_bytes).await?;
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     let stream = stream
         .max_frame_size(limits.max_message_bytes)
@@ -186,7 +177,7 @@ pub async fn websocket(
         session::Connection {
             session,
             stream,
-            oversized: tripped,
+            oversized,
             permit,
         },
         signaling.hub.clone(),
@@ -197,7 +188,7 @@ pub async fn websocket(
 }
 
 /// The answer to a socket over a cap: a status and a sentence, at once.
-fn refuse(refusal: admission::Refusal, peer_ip: std::net::IpAddr) -> HttpResponse {
+fn refuse(refusal: admission::Refusal, peer_ip: IpAddr) -> HttpResponse {
     log::info!("refused a socket from {peer_ip}: {refusal}");
     let mut response = match refusal {
         admission::Refusal::ServerFull(_) => HttpResponse::ServiceUnavailable(),
