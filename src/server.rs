@@ -193,7 +193,7 @@ fn security_headers() -> middleware::DefaultHeaders {
         ))
 }
 
-/// The pages' policy (see [`security_headers`]).
+/// The pages' policy (its reasons are on `security_headers`).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
 style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; \
 connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \

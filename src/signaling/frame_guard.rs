@@ -8,7 +8,7 @@
 //! each header as it passes, and refuses the connection the moment a frame
 //! (or the fragments of one message, added up) declares more than the limit,
 //! before a byte of that payload is buffered. The session sees the refusal
-//! through [`FrameGuard::tripped`] and closes with 1009 "message too big".
+//! through the [`Tripped`] flag and closes with 1009 "message too big".
 //!
 //! The same check belongs in actix-http's parser itself; until it does its
 //! size check on the header, this guard keeps every socket's memory bounded.
