@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::ice;
 use crate::signaling::{admission, Limits};
+use crate::tls::TlsSetting;
 use crate::turn::{self, Turn};
 
 /// Where the examples listen unless told otherwise. Loopback only: browsers treat
@@ -36,6 +37,9 @@ pub struct Setting {
     pub flag: &'static str,
     pub env: &'static str,
     pub help: &'static str,
+    /// A switch takes no value on the command line (`--tls-self-signed`);
+    /// its variable is `1`/`true`/`yes` or `0`/`false`/`no`.
+    pub switch: bool,
 }
 
 /// Every setting there is. A flag or variable not named here does not exist.
@@ -43,61 +47,109 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         flag: "host",
         env: "HOST",
+        switch: false,
         help: "address to listen on (default 127.0.0.1; 0.0.0.0 listens on every interface)",
     },
     Setting {
         flag: "port",
         env: "PORT",
+        switch: false,
         help: "TCP port to listen on (default 8080; 0 picks a free one)",
     },
     Setting {
         flag: "ice-servers",
         env: "ICE_SERVERS",
+        switch: false,
         help: "JSON array of ICE servers for the pages, as in RTCConfiguration.iceServers (default: one public STUN server)",
     },
     Setting {
         flag: "turn-urls",
         env: "TURN_URLS",
+        switch: false,
         help: "comma-separated turn:/turns: URLs of a coturn server; with TURN_SECRET, each page gets a short-lived credential for them",
     },
     Setting {
         flag: "turn-secret",
         env: "TURN_SECRET",
+        switch: false,
         help: "coturn's static-auth-secret (use-auth-secret); prefer the variable, since a flag shows in the process list",
     },
     Setting {
         flag: "turn-ttl",
         env: "TURN_TTL",
+        switch: false,
         help: "seconds a TURN credential lasts, 60 to 604800 (default 86400: it must outlast the longest call)",
     },
     Setting {
         flag: "allowed-origins",
         env: "ALLOWED_ORIGINS",
+        switch: false,
         help: "comma-separated extra page origins allowed to open /ws, e.g. https://chat.example.org",
     },
     Setting {
         flag: "room-size",
         env: "ROOM_SIZE",
+        switch: false,
         help: "most people in one room, 2 to 16 (default 4: in a mesh each member uploads one stream per other member)",
     },
     Setting {
         flag: "max-sockets",
         env: "MAX_SOCKETS",
+        switch: false,
         help: "most signaling sockets open at once (default and ceiling: the process's file limit less room for page loads)",
     },
     Setting {
         flag: "max-sockets-per-ip",
         env: "MAX_SOCKETS_PER_IP",
+        switch: false,
         help: "most signaling sockets open from one address, IPv6 counted by /64 (default 32; behind a proxy, every socket is the proxy's)",
     },
     Setting {
         flag: "new-sockets-per-ip-per-minute",
         env: "NEW_SOCKETS_PER_IP_PER_MINUTE",
+        switch: false,
         help: "new signaling sockets one address may open a minute, after a burst of MAX_SOCKETS_PER_IP (default 60)",
+    },
+    Setting {
+        flag: "tls-cert",
+        env: "TLS_CERT",
+        switch: false,
+        help: "PEM certificate chain (mkcert's, or Let's Encrypt's fullchain.pem); with TLS_KEY the port serves HTTPS and /ws is wss:",
+    },
+    Setting {
+        flag: "tls-key",
+        env: "TLS_KEY",
+        switch: false,
+        help: "PEM private key of TLS_CERT (privkey.pem)",
+    },
+    Setting {
+        flag: "tls-self-signed",
+        env: "TLS_SELF_SIGNED",
+        switch: true,
+        help: "serve HTTPS with a certificate made at start for localhost, this machine's names and addresses, and TLS_NAMES (browsers warn once)",
+    },
+    Setting {
+        flag: "tls-name",
+        env: "TLS_NAMES",
+        switch: false,
+        help: "comma-separated extra names for the self-signed certificate; also names the server answers to (repeat the flag for more)",
+    },
+    Setting {
+        flag: "tls-cert-out",
+        env: "TLS_CERT_OUT",
+        switch: false,
+        help: "write the self-signed certificate to this PEM file, to install it as trusted on a phone",
+    },
+    Setting {
+        flag: "public-origin",
+        env: "PUBLIC_ORIGIN",
+        switch: false,
+        help: "the address people open when a reverse proxy is in front, e.g. https://chat.example.org: the server answers to its name and accepts it as Origin",
     },
     Setting {
         flag: "static-root",
         env: "STATIC_ROOT",
+        switch: false,
         help: "folder holding the steps' page folders app01/ ... app17/ (default: the crate's static/)",
     },
 ];
@@ -121,6 +173,12 @@ pub struct Config {
     /// Caps on signaling sockets. `max_sockets: None` means "as many as the
     /// file limit allows" (see `server::connection_budget`).
     pub socket_caps: SocketCaps,
+    /// HTTPS, and where its certificate comes from.
+    pub tls: TlsSetting,
+    /// Extra names: in a self-signed certificate, and answered to.
+    pub tls_names: Vec<String>,
+    /// The origin people open behind a reverse proxy (`https://host[:port]`).
+    pub public_origin: Option<String>,
 }
 
 /// The connection caps as configured (see `signaling::admission`).
@@ -154,6 +212,9 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             limits: Limits::default(),
             socket_caps: SocketCaps::default(),
+            tls: TlsSetting::Off,
+            tls_names: Vec::new(),
+            public_origin: None,
         }
     }
 }
@@ -280,6 +341,13 @@ impl Config {
             config.socket_caps.new_sockets_per_ip_per_minute =
                 u32::try_from(rate).unwrap_or(u32::MAX);
         }
+        config.tls = tls_setting(&value)?;
+        if let Some(names) = value("tls-name") {
+            config.tls_names = comma_separated(&names);
+        }
+        if let Some(origin) = value("public-origin") {
+            config.public_origin = Some(public_origin(&origin)?);
+        }
         if let Some(root) = value("static-root") {
             config.static_root = PathBuf::from(root);
         }
@@ -302,6 +370,63 @@ impl Config {
         }
         text.push_str("\nRUST_LOG sets the log level (default: info).\n");
         text
+    }
+}
+
+/// The TLS settings, checked for combinations that cannot work.
+fn tls_setting(value: &impl Fn(&str) -> Option<String>) -> Result<TlsSetting, ConfigError> {
+    let self_signed = match value("tls-self-signed") {
+        None => false,
+        Some(text) => switch(&text, "TLS_SELF_SIGNED/--tls-self-signed")?,
+    };
+    let cert_out = value("tls-cert-out").map(PathBuf::from);
+    match (value("tls-cert"), value("tls-key"), self_signed) {
+        (None, None, false) if cert_out.is_none() => Ok(TlsSetting::Off),
+        (None, None, false) => Err(ConfigError::Invalid(
+            "TLS_CERT_OUT/--tls-cert-out writes the self-signed certificate: it needs TLS_SELF_SIGNED/--tls-self-signed".into(),
+        )),
+        (None, None, true) => Ok(TlsSetting::SelfSigned { cert_out }),
+        (Some(_), Some(_), true) => Err(ConfigError::Invalid(
+            "choose one: certificate files (TLS_CERT and TLS_KEY) or a self-signed certificate (TLS_SELF_SIGNED), not both".into(),
+        )),
+        (Some(cert), Some(key), false) if cert_out.is_none() => Ok(TlsSetting::Files {
+            cert: PathBuf::from(cert),
+            key: PathBuf::from(key),
+        }),
+        (Some(_), Some(_), false) => Err(ConfigError::Invalid(
+            "TLS_CERT_OUT/--tls-cert-out writes a self-signed certificate: with TLS_CERT you already have the file".into(),
+        )),
+        _ => Err(ConfigError::Invalid(
+            "TLS_CERT/--tls-cert and TLS_KEY/--tls-key go together: set both, or neither".into(),
+        )),
+    }
+}
+
+/// `https://host[:port]` (or `http://`), with no path: the origin a browser sends.
+fn public_origin(text: &str) -> Result<String, ConfigError> {
+    let origin = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let fine = origin.split_once("://").is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https")
+            && !rest.is_empty()
+            && !rest.contains(['/', '?', '#', '@'])
+    });
+    if fine {
+        Ok(origin)
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "PUBLIC_ORIGIN/--public-origin must look like https://chat.example.org (scheme, host, optional port, no path), not {text:?}"
+        )))
+    }
+}
+
+/// A switch's variable: on or off, or a one-line error naming `setting`.
+fn switch(text: &str, setting: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(ConfigError::Invalid(format!(
+            "{setting} is a switch: 1 or 0, not {text:?}"
+        ))),
     }
 }
 
@@ -329,21 +454,28 @@ fn parse_flags(
                 "unexpected argument {arg:?} (settings look like --port 8080; see --help)"
             )));
         };
-        let (name, value) = match body.split_once('=') {
-            Some((name, value)) => (name.to_string(), value.to_string()),
-            None => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| ConfigError::Invalid(format!("--{body} needs a value")))?;
-                (body.to_string(), value)
-            }
-        };
-        if !SETTINGS.iter().any(|s| s.flag == name) {
+        let name = body.split_once('=').map_or(body, |(name, _)| name);
+        let Some(setting) = SETTINGS.iter().find(|s| s.flag == name) else {
             return Err(ConfigError::Invalid(format!(
                 "unknown setting --{name} (see --help for the list)"
             )));
+        };
+        let value = match (body.split_once('='), setting.switch) {
+            (Some((_, value)), _) => value.to_string(),
+            // A switch on the command line is on.
+            (None, true) => "1".to_string(),
+            (None, false) => args
+                .next()
+                .ok_or_else(|| ConfigError::Invalid(format!("--{body} needs a value")))?,
+        };
+        // A repeated list setting (--tls-name a --tls-name b) keeps every value.
+        let name = name.to_string();
+        match flags.get_mut(&name) {
+            Some(earlier) if name == "tls-name" => *earlier = format!("{earlier},{value}"),
+            _ => {
+                flags.insert(name, value);
+            }
         }
-        flags.insert(name, value);
     }
     Ok(flags)
 }
@@ -469,6 +601,80 @@ mod tests {
                 err.contains("MAX_SOCKETS_PER_IP") && err.contains("at least 1"),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn tls_files_or_self_signed_but_not_half_or_both() {
+        let files = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"], &[]).unwrap();
+        assert_eq!(
+            files.tls,
+            TlsSetting::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            }
+        );
+        let made = parse(
+            &[
+                "--tls-self-signed",
+                "--tls-name",
+                "a.test",
+                "--tls-name=b.test",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(made.tls, TlsSetting::SelfSigned { cert_out: None });
+        assert_eq!(made.tls_names, ["a.test", "b.test"]);
+        let from_env = parse(
+            &[],
+            &[("TLS_SELF_SIGNED", "1"), ("TLS_NAMES", "x.test, y.test")],
+        )
+        .unwrap();
+        assert_eq!(from_env.tls, TlsSetting::SelfSigned { cert_out: None });
+        assert_eq!(from_env.tls_names, ["x.test", "y.test"]);
+        assert_eq!(
+            parse(&[], &[("TLS_SELF_SIGNED", "0")]).unwrap().tls,
+            TlsSetting::Off
+        );
+        for (args, env, says) in [
+            (&["--tls-cert", "c.pem"][..], &[][..], "go together"),
+            (&[][..], &[("TLS_KEY", "k.pem")][..], "go together"),
+            (
+                &["--tls-cert", "c", "--tls-key", "k", "--tls-self-signed"][..],
+                &[][..],
+                "not both",
+            ),
+            (
+                &["--tls-cert-out", "out.pem"][..],
+                &[][..],
+                "needs TLS_SELF_SIGNED",
+            ),
+            (&[][..], &[("TLS_SELF_SIGNED", "maybe")][..], "is a switch"),
+        ] {
+            let err = parse(args, env).unwrap_err().to_string();
+            assert!(err.contains(says), "{args:?} {env:?}: {err}");
+            assert!(!err.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn the_public_origin_is_an_origin() {
+        let config = parse(&["--public-origin", "https://Chat.Example.org/"], &[]).unwrap();
+        assert_eq!(
+            config.public_origin.as_deref(),
+            Some("https://chat.example.org")
+        );
+        for bad in [
+            "chat.example.org",
+            "https://chat.example.org/room",
+            "ftp://x",
+            "https://",
+        ] {
+            let err = parse(&["--public-origin", bad], &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("PUBLIC_ORIGIN"), "{bad}: {err}");
         }
     }
 

@@ -15,6 +15,7 @@
 //! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets and rooms, and the three relay policies), [`signaling::message`] (wire types, name rules), [`signaling::origin`], [`signaling::rate`], [`signaling::admission`] (connection caps), [`signaling::frame_guard`] (frame sizes before they are read) | step 07; direct policy step 15, rooms step 17 |
 //! | [`names`] | the host names the server answers to (the DNS-rebinding guard) and the `Origin` check's list | step 01; `/ws` uses it from step 07 |
 //! | [`ice`] | `GET /ice-servers`: the ICE server list, checked at start | step 09 |
+//! | [`tls`] | HTTPS: certificate files, or a self-signed certificate made at start, so a second device gets its camera | after step 17; every step accepts it |
 //! | [`random`] | unguessable hex strings: peer ids, TURN username labels | step 09 |
 //! | [`turn`] | short-lived TURN credentials added to that list when `TURN_SECRET` is set | step 09 (optional) |
 //!
@@ -28,6 +29,7 @@ pub mod names;
 pub mod random;
 pub mod server;
 pub mod signaling;
+pub mod tls;
 pub mod turn;
 
 pub use cli::run;

@@ -15,8 +15,9 @@
 //! loopback), any loopback address, the address the server listens on, and,
 //! when it listens on every interface (`0.0.0.0` or `::`), every interface
 //! address and the machine's host name (also as `<name>.local`), read once at
-//! start; plus the host of every configured extra origin. An address gained
-//! after start needs a restart.
+//! start; plus the host of every configured extra origin and of the public
+//! origin, `TLS_NAMES`, and the HTTPS certificate's names (added by the
+//! server). An address gained after start needs a restart.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -44,18 +45,9 @@ impl ServerNames {
             .parse::<IpAddr>()
             .is_ok_and(|ip| ip.is_unspecified());
         if listening_everywhere {
-            match if_addrs::get_if_addrs() {
-                Ok(interfaces) => {
-                    for interface in interfaces {
-                        names.addresses.insert(interface.ip());
-                    }
-                }
-                Err(err) => log::warn!(
-                    "cannot list the network interfaces ({err}): only loopback names are served"
-                ),
-            }
-            if let Some(host_name) = gethostname::gethostname().to_str() {
-                names.add(host_name);
+            names.addresses.extend(interface_addresses());
+            if let Some(host_name) = host_name() {
+                names.add(&host_name);
                 names.add(&format!("{host_name}.local"));
             }
         }
@@ -112,8 +104,29 @@ impl ServerNames {
     }
 }
 
+/// Every address of every network interface, loopback included (empty, with
+/// a warning, where they cannot be listed).
+pub fn interface_addresses() -> Vec<IpAddr> {
+    match if_addrs::get_if_addrs() {
+        Ok(interfaces) => interfaces.iter().map(|i| i.ip()).collect(),
+        Err(err) => {
+            log::warn!(
+                "cannot list the network interfaces ({err}): only loopback names are served"
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// This machine's host name, lower case.
+pub fn host_name() -> Option<String> {
+    gethostname::gethostname()
+        .to_str()
+        .map(str::to_ascii_lowercase)
+}
+
 /// `scheme://host[:port]` as the host and the port (the scheme's default when absent).
-fn origin_host_and_port(origin: &str) -> Option<(String, u16)> {
+pub fn origin_host_and_port(origin: &str) -> Option<(String, u16)> {
     let (scheme, authority) = origin.trim_end_matches('/').split_once("://")?;
     let default_port = match scheme.to_ascii_lowercase().as_str() {
         "http" => 80,

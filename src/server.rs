@@ -21,6 +21,7 @@ use crate::ice;
 use crate::names::{self, ServerNames};
 use crate::signaling::admission::{Admission, Caps};
 use crate::signaling::{self, Policy, Signaling};
+use crate::tls::{self, Tls};
 
 /// How long a stopping server lets requests in flight finish. Pages are small
 /// static files, so a few seconds is plenty; a real deployment behind a load
@@ -75,6 +76,8 @@ pub enum StartError {
     AddressInUse(String),
     Bind(String, io::Error),
     Thread(io::Error),
+    /// The certificate files could not be used, or one could not be made.
+    Tls(tls::TlsError),
     /// The server thread ended before it reported its address.
     Crashed,
 }
@@ -93,6 +96,7 @@ impl fmt::Display for StartError {
             ),
             StartError::Bind(addr, err) => write!(f, "cannot listen on {addr}: {err}"),
             StartError::Thread(err) => write!(f, "cannot start the server thread: {err}"),
+            StartError::Tls(err) => write!(f, "{err}"),
             StartError::Crashed => f.write_str("the server stopped while starting (see the log above)"),
         }
     }
@@ -103,6 +107,8 @@ impl std::error::Error for StartError {}
 /// A running server. Dropping it stops it, so a test never leaks one.
 pub struct Server {
     addr: SocketAddr,
+    /// The certificate's SHA-256 fingerprint when serving HTTPS.
+    tls_fingerprint: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     ended: Option<oneshot::Receiver<()>>,
     thread: Option<JoinHandle<()>>,
@@ -115,15 +121,55 @@ impl Server {
         self.addr
     }
 
-    /// The URL a person opens. A server listening on every interface is still
-    /// opened as `localhost`: browsers allow the camera only on secure origins,
-    /// and `http://localhost` is one while `http://192.168.x.y` is not.
+    /// The URL a person on this machine opens. A server listening on every
+    /// interface is still opened as `localhost`: browsers allow the camera
+    /// only on secure origins, and `http://localhost` is one while
+    /// `http://192.168.x.y` is not.
     pub fn url(&self) -> String {
         if self.addr.ip().is_unspecified() {
-            format!("http://localhost:{}/", self.addr.port())
+            format!("{}://localhost:{}/", self.scheme(), self.addr.port())
         } else {
-            format!("http://{}/", self.addr)
+            format!("{}://{}/", self.scheme(), self.addr)
         }
+    }
+
+    /// The URLs people on other devices open: one per network address when
+    /// listening on every interface, else the listening address (nothing
+    /// for a server on loopback, which other devices cannot reach).
+    pub fn urls_for_other_devices(&self) -> Vec<String> {
+        let ip = self.addr.ip();
+        let addresses = if ip.is_unspecified() {
+            names::interface_addresses()
+        } else {
+            vec![ip]
+        };
+        addresses
+            .into_iter()
+            .filter(|ip| !ip.is_loopback() && !is_link_local(ip))
+            // A server on 0.0.0.0 takes IPv4 only; one on `::` takes both.
+            .filter(|ip| ip.is_ipv4() || self.addr.is_ipv6())
+            .map(|ip| {
+                format!(
+                    "{}://{}/",
+                    self.scheme(),
+                    SocketAddr::new(ip, self.addr.port())
+                )
+            })
+            .collect()
+    }
+
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_fingerprint.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The SHA-256 fingerprint of the certificate (`AB:CD:...`), when serving HTTPS.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.tls_fingerprint.as_deref()
     }
 
     /// How many signaling sockets are registered now (0 for steps without `/ws`).
@@ -168,6 +214,12 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.shut_down();
     }
+}
+
+/// An IPv6 link-local address (fe80::/10): a URL would need the interface's
+/// zone id, which browsers do not take.
+fn is_link_local(ip: &std::net::IpAddr) -> bool {
+    matches!(ip, std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// The headers every response carries.
@@ -275,6 +327,12 @@ pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
     if !pages.join("index.html").is_file() {
         return Err(StartError::StaticFolderMissing(pages));
     }
+    // Everything that can fail for a reason a person can fix fails here,
+    // before anything is bound or started.
+    let tls =
+        tls::prepare(&config.tls, &config.host, &config.tls_names).map_err(StartError::Tls)?;
+    let tls_fingerprint = tls.as_ref().map(|tls| tls.fingerprint.clone());
+    let names = server_names(config, tls.as_ref());
     let bind_addr = format!("{}:{}", config.host, config.port);
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -288,7 +346,12 @@ pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
             // runtimes); giving it a thread of its own keeps callers free to use
             // any runtime, or none.
             let system = actix_web::rt::System::new();
-            system.block_on(serve(step, config, pages, bind_addr, started_tx, stop_rx));
+            let listen = Listen {
+                bind_addr,
+                tls,
+                names,
+            };
+            system.block_on(serve(step, config, pages, listen, started_tx, stop_rx));
             let _ = ended_tx.send(());
         })
         .map_err(StartError::Thread)?;
@@ -296,6 +359,7 @@ pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
     match started_rx.recv() {
         Ok(Ok((addr, hub))) => Ok(Server {
             addr,
+            tls_fingerprint,
             hub,
             stop: Some(stop_tx),
             ended: Some(ended_rx),
@@ -312,12 +376,44 @@ pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
     }
 }
 
+/// Where and how the server listens, prepared before its thread starts.
+struct Listen {
+    bind_addr: String,
+    tls: Option<Tls>,
+    names: ServerNames,
+}
+
+/// The names the server answers to: where it listens, the configured extra
+/// origins and public origin, `TLS_NAMES`, and the certificate's own names.
+fn server_names(config: &Config, tls: Option<&Tls>) -> ServerNames {
+    let mut names = ServerNames::for_listening(&config.host, &extra_origins(config));
+    for name in config
+        .tls_names
+        .iter()
+        .chain(tls.into_iter().flat_map(|tls| &tls.names))
+    {
+        names.add(name);
+    }
+    names
+}
+
+/// Origins besides the server's own that may open `/ws`: `ALLOWED_ORIGINS`
+/// and `PUBLIC_ORIGIN`.
+fn extra_origins(config: &Config) -> Vec<String> {
+    config
+        .allowed_origins
+        .iter()
+        .chain(&config.public_origin)
+        .cloned()
+        .collect()
+}
+
 /// The server thread's body: bind, report the address, serve until told to stop.
 async fn serve(
     step: Step,
     config: Config,
     pages: PathBuf,
-    bind_addr: String,
+    listen: Listen,
     started: std::sync::mpsc::Sender<
         Result<(SocketAddr, Option<signaling::hub::HubHandle>), StartError>,
     >,
@@ -327,7 +423,11 @@ async fn serve(
     // Upgraded sockets outlive actix's graceful stop unless told to close:
     // each socket loop watches this and closes with 1001 "going away".
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let names = ServerNames::for_listening(&config.host, &config.allowed_origins);
+    let Listen {
+        bind_addr,
+        tls,
+        names,
+    } = listen;
     let budget = connection_budget(file_limit());
     let caps = Caps {
         max_sockets: config
@@ -342,7 +442,7 @@ async fn serve(
         limits: config.limits,
         admission: Admission::new(caps),
         names: names.clone(),
-        allowed_origins: config.allowed_origins.clone(),
+        allowed_origins: extra_origins(&config),
         shutdown: shutdown_rx,
     });
     let hub = signaling.as_ref().map(|s| s.hub.clone());
@@ -390,7 +490,11 @@ async fn serve(
     // The caller decides when to stop (cli::run on Ctrl-C, a test on drop).
     .disable_signals();
 
-    let http = match http.bind(&bind_addr) {
+    let bound = match tls {
+        Some(tls) => http.bind_rustls_0_23(&bind_addr, tls.server_config),
+        None => http.bind(&bind_addr),
+    };
+    let http = match bound {
         Ok(http) => http,
         Err(err) => {
             let err = if err.kind() == io::ErrorKind::AddrInUse {
