@@ -3,6 +3,7 @@
 # no network) when everything is already there.
 #   Chromium + chromedriver   Debian packages chromium, chromium-driver
 #   coturn (turnserver)       Debian package coturn: a real STUN/TURN server for the ICE tests
+#   nginx                     Debian package nginx: the reverse proxy of deploy/nginx/, tested in tests/https.rs
 #   mdBook                    from crates.io, pinned, built once into ~/.cargo/bin
 set -euo pipefail
 
@@ -13,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>
   || [ -n "${CHROMIUM:-}" ] || missing_packages+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || [ -n "${CHROMEDRIVER:-}" ] || missing_packages+=(chromium-driver)
 command -v turnserver >/dev/null 2>&1 || missing_packages+=(coturn)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || [ -n "${NGINX:-}" ] || missing_packages+=(nginx)
 
 if [ ${#missing_packages[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing_packages[*]}"
@@ -25,6 +27,16 @@ if [ ${#missing_packages[@]} -gt 0 ]; then
     exit 1
   fi
   $sudo apt-get update -qq
+  # Packages such as nginx and coturn start their service when installed;
+  # the tests start their own, so tell the installer not to (policy-rc.d
+  # answering 101 means "not now"), unless the machine already has a policy.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod +x "$policy"
+    # Removed however the install ends.
+    trap '$sudo rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
 fi
 

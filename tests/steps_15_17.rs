@@ -12,8 +12,9 @@ mod app16;
 #[path = "../examples/app17.rs"]
 mod app17;
 
-use common::browser::{browser, run, BrowserTurn, Page};
+use common::browser::{browser, run, Page};
 use common::call::{expect_media_from_each, expect_remote_media, CONNECTING, QUICK};
+use common::rooms::{expect_last_chat_line, expect_tiles_connected, join_room};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use videochat::signaling::Limits;
@@ -81,26 +82,6 @@ fn app15_names_are_shown_literally_and_join_starts_the_call() {
     });
 }
 
-/// Waits until `page` shows one tile per name in `names`, each with its
-/// connection up, and returns nothing else: no extra tiles, no missing ones.
-async fn expect_tiles_connected(page: &Page<'_>, names: &[&str]) {
-    let mut wanted: Vec<&str> = names.to_vec();
-    wanted.sort();
-    let condition = format!(
-        "const tiles = [...document.querySelectorAll('#peers .peer')]; \
-         const names = tiles.map((t) => t.querySelector('.peer-name').textContent).sort(); \
-         const up = tiles.every((t) => t.querySelector('.peer-state').textContent.includes('connection: connected')); \
-         return up && JSON.stringify(names) === JSON.stringify({}) && names;",
-        json!(wanted)
-    );
-    page.wait_for(
-        &format!("tiles for {wanted:?}, all connected"),
-        &condition,
-        CONNECTING,
-    )
-    .await;
-}
-
 /// Waits until `page` has no tile named `name`, failing once `deadline` has passed.
 async fn expect_tile_gone_by(page: &Page<'_>, name: &str, deadline: Instant) {
     let condition = format!(
@@ -147,14 +128,7 @@ fn app16_three_people_see_hear_and_chat_with_each_other() {
         alice.type_into("#message", "Hello, both of you!").await;
         alice.click("#send-message").await;
         for page in [bob, carol] {
-            page.wait_for(
-                "Alice's line in the chat",
-                "const last = document.querySelector('#messages li:last-child'); \
-                 return last && last.querySelector('.who').textContent === 'Alice' \
-                   && last.querySelector('.text').textContent === 'Hello, both of you!';",
-                QUICK,
-            )
-            .await;
+            expect_last_chat_line(page, "Alice", "Hello, both of you!").await;
         }
 
         // Alice's camera goes off and on again: every connection stops
@@ -228,28 +202,6 @@ fn app16_three_people_see_hear_and_chat_with_each_other() {
             page.assert_no_uncaught_errors().await;
         }
     });
-}
-
-/// Opens `url` as `name`, joins `room` and turns the devices on.
-async fn join_room<'t>(browser: &'t BrowserTurn, url: &str, name: &str, room: &str) -> Page<'t> {
-    let page = browser.open(&name.to_lowercase(), url).await;
-    page.wait_for_status("type your name", QUICK).await;
-    page.type_into("#username", name).await;
-    page.type_into("#room", room).await;
-    page.click("#join").await;
-    // Not #status: the calls that start at once soon replace its message.
-    page.wait_for(
-        "the chat screen with the room's name",
-        &format!(
-            "return !document.getElementById('chat').hidden \
-               && document.getElementById('room-name').textContent === {};",
-            json!(room)
-        ),
-        QUICK,
-    )
-    .await;
-    page.turn_devices_on().await;
-    page
 }
 
 /// How many peer connections `page` has ever made.

@@ -89,6 +89,8 @@ static CLEANUP: OnceLock<Cleanup> = OnceLock::new();
 
 pub struct Browser {
     client: Client,
+    /// The flags this test binary added to [`CHROMIUM_FLAGS`].
+    extra_flags: Vec<String>,
     /// A blank window that stays open: closing a session's last window ends it.
     home: WindowHandle,
     turn: Mutex<()>,
@@ -103,7 +105,18 @@ pub struct BrowserTurn {
 /// Waits for this test's turn at the shared browser, starting it on first use,
 /// and closes any window an earlier (perhaps failed) test left open.
 pub async fn browser() -> BrowserTurn {
-    let browser = BROWSER.get_or_init(launch).await;
+    browser_with(&[]).await
+}
+
+/// [`browser`], for a test binary whose browser needs flags of its own (a
+/// host-resolver rule, a certificate to trust). Every test of the binary
+/// must ask for the same flags: there is one browser per binary.
+pub async fn browser_with(extra_flags: &[String]) -> BrowserTurn {
+    let browser = BROWSER.get_or_init(|| launch(extra_flags.to_vec())).await;
+    assert_eq!(
+        browser.extra_flags, extra_flags,
+        "one test binary, one browser: every test must ask for the same flags"
+    );
     let turn = browser.turn.lock().await;
     let windows = browser.client.windows().await.expect("list windows");
     for window in windows.into_iter().filter(|w| *w != browser.home) {
@@ -477,7 +490,7 @@ impl WebDriverCompatibleCommand for Cdp {
 
 /// Starts chromedriver and a browser session; panics with install advice if
 /// either is missing.
-async fn launch() -> Browser {
+async fn launch(extra_flags: Vec<String>) -> Browser {
     let chromium = find_program(
         "CHROMIUM",
         &["chromium", "chromium-browser", "google-chrome"],
@@ -512,6 +525,7 @@ async fn launch() -> Browser {
     wait_for_port(port);
 
     let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
+    args.extend(extra_flags.iter().cloned());
     args.push(format!(
         "--user-data-dir={}",
         profile_dir.join("profile").display()
@@ -559,6 +573,7 @@ async fn launch() -> Browser {
     let home = client.window().await.expect("the first window");
     Browser {
         client,
+        extra_flags,
         home,
         turn: Mutex::new(()),
     }

@@ -8,8 +8,10 @@
 pub mod browser;
 pub mod call;
 pub mod http;
+pub mod nginx;
 pub mod process;
 pub mod raw_ws;
+pub mod rooms;
 pub mod stun;
 pub mod ws;
 

@@ -4,6 +4,7 @@
 //
 // window.__probe offers:
 //   console          the page's console lines (and uncaught errors, CSP violations)
+//   sockets          the URL of every WebSocket the page opened
 //   peerConnections  every RTCPeerConnection the page created
 //   tracks           every track getUserMedia handed the page
 //   failNext(kind, errorName)  the next getUserMedia asking for kind rejects
@@ -48,6 +49,18 @@
   probe.uncaught = () =>
     probe.console.filter((line) =>
       line.startsWith('uncaught') || line.startsWith('unhandled') || line.startsWith('csp violation'));
+
+  // The URL of every WebSocket the page opens (wss: on an https page).
+  probe.sockets = [];
+  const NativeWebSocket = window.WebSocket;
+  if (NativeWebSocket) {
+    window.WebSocket = class extends NativeWebSocket {
+      constructor(url, ...rest) {
+        super(url, ...rest);
+        probe.sockets.push(this.url);
+      }
+    };
+  }
 
   const NativePeerConnection = window.RTCPeerConnection;
   if (NativePeerConnection) {

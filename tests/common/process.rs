@@ -4,18 +4,21 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
+    /// The line it starts with ("appNN is running: open URL ...").
+    pub start_line: String,
+    stdout: BufReader<ChildStdout>,
     log: PathBuf,
 }
 
 /// `target/debug/examples/<name>`, which `cargo test` builds beside the
 /// tests. (`cargo test --test NAME` alone does not rebuild the examples:
 /// run `cargo build --examples` first, or the test runs an older server.)
-fn example_binary(name: &str) -> PathBuf {
+pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("this test's path");
     let dir = exe
         .parent()
@@ -67,18 +70,32 @@ impl ServerProcess {
             }
         }
         let mut child = command.spawn().expect("start the example");
-        let stdout = child.stdout.take().expect("its stdout");
+        let mut stdout = BufReader::new(child.stdout.take().expect("its stdout"));
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read its start line");
-        // "appNN is running: open http://127.0.0.1:PORT/ in ..."
-        let addr = line
+        stdout.read_line(&mut line).expect("read its start line");
+        // "appNN is running: open http://127.0.0.1:PORT/ in ..." (or
+        // https://localhost:PORT/): the port is what a test needs.
+        let port: u16 = line
             .split_whitespace()
-            .find_map(|word| word.strip_prefix("http://"))
-            .and_then(|rest| rest.trim_end_matches('/').parse().ok())
+            .find_map(|word| word.split_once("://").map(|(_, rest)| rest))
+            .and_then(|rest| rest.trim_end_matches('/').rsplit_once(':'))
+            .and_then(|(_, port)| port.parse().ok())
             .unwrap_or_else(|| panic!("no URL in the start line {line:?}"));
-        ServerProcess { child, addr, log }
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        ServerProcess {
+            child,
+            addr,
+            start_line: line,
+            stdout,
+            log,
+        }
+    }
+
+    /// The next line it prints after the start line.
+    pub fn next_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read a line");
+        line
     }
 
     /// Resident memory of the server process, in KiB (Linux's VmRSS).

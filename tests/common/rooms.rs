@@ -1,0 +1,66 @@
+//! The pages of steps 16 and 17: joining a room, the tiles, the chat.
+
+use serde_json::json;
+
+use super::browser::{BrowserTurn, Page};
+use super::call::{CONNECTING, QUICK};
+
+/// Opens `url` as `name`, joins `room` and turns the devices on.
+pub async fn join_room<'t>(
+    browser: &'t BrowserTurn,
+    url: &str,
+    name: &str,
+    room: &str,
+) -> Page<'t> {
+    let page = browser.open(&name.to_lowercase(), url).await;
+    page.wait_for_status("type your name", QUICK).await;
+    page.type_into("#username", name).await;
+    page.type_into("#room", room).await;
+    page.click("#join").await;
+    // Not #status: the calls that start at once soon replace its message.
+    page.wait_for(
+        "the chat screen with the room's name",
+        &format!(
+            "return !document.getElementById('chat').hidden \
+               && document.getElementById('room-name').textContent === {};",
+            json!(room)
+        ),
+        QUICK,
+    )
+    .await;
+    page.turn_devices_on().await;
+    page
+}
+
+/// Waits until `page` shows one tile per name in `names`, each with its
+/// connection up, and returns nothing else: no extra tiles, no missing ones.
+pub async fn expect_tiles_connected(page: &Page<'_>, names: &[&str]) {
+    let mut wanted: Vec<&str> = names.to_vec();
+    wanted.sort();
+    let condition = format!(
+        "const tiles = [...document.querySelectorAll('#peers .peer')]; \
+         const names = tiles.map((t) => t.querySelector('.peer-name').textContent).sort(); \
+         const up = tiles.every((t) => t.querySelector('.peer-state').textContent.includes('connection: connected')); \
+         return up && JSON.stringify(names) === JSON.stringify({}) && names;",
+        json!(wanted)
+    );
+    page.wait_for(
+        &format!("tiles for {wanted:?}, all connected"),
+        &condition,
+        CONNECTING,
+    )
+    .await;
+}
+
+/// Waits until the last line of `page`'s chat is `text`, labelled `who`.
+pub async fn expect_last_chat_line(page: &Page<'_>, who: &str, text: &str) {
+    let condition = format!(
+        "const last = document.querySelector('#messages li:last-child'); \
+         return last && last.querySelector('.who').textContent === {} \
+           && last.querySelector('.text').textContent === {};",
+        json!(who),
+        json!(text)
+    );
+    page.wait_for(&format!("{who}'s line in the chat"), &condition, QUICK)
+        .await;
+}
