@@ -1,28 +1,27 @@
-//! The hub: one task that owns the open sockets and the rooms.
+//! The hub: one task that owns the open sockets, and the step's relay policy.
 //!
 //! Sessions talk to it through a cloneable [`HubHandle`]; nothing else touches
-//! the maps, so there are no locks to get wrong. Each peer has a bounded
-//! outgoing queue and the hub only ever `try_send`s to it, so a page that
-//! stops reading can never make the hub (and so everyone else) wait. The queue
-//! holds everything the room may legitimately send at once
-//! ([`super::Limits::outgoing_queue`]), so a reading page never finds it full;
-//! a page whose queue stays full for the write timeout has stopped reading,
-//! and is dropped.
+//! its state, so there are no locks to get wrong. The hub keeps the registry
+//! ([`Peers`]: each socket's id and bounded outgoing queue) and hands every
+//! arrival, message and departure to the step's [`Relay`], which decides who
+//! gets what: [`super::relay::broadcast`] for steps 07-14,
+//! [`super::relay::rooms`] for 15-17.
 //!
-//! How a message travels depends on the step's [`Policy`]:
-//! broadcast (steps 07-14) sends it to everyone else unchanged; direct (15-16)
-//! and rooms (17) deliver it to the one peer named in `to`, inside the
-//! sender's room, with `from` set by the server.
+//! The hub only ever `try_send`s to a queue, so a page that stops reading can
+//! never make the hub (and so everyone else) wait. The queue holds everything
+//! the room may legitimately send at once ([`super::Limits::outgoing_queue`]),
+//! so a reading page never finds it full; a page whose queue stays full for
+//! the write timeout has stopped reading, and is dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::message::{name_key, valid_name, ErrorCode, ServerMessage};
+use super::message::{ClientMessage, ErrorCode, ServerMessage};
+use super::relay::Relay;
 use super::{Limits, Policy};
 use crate::random::random_hex;
 
@@ -37,22 +36,32 @@ pub type Outgoing = Arc<str>;
 /// full, which slows the senders down instead of growing memory.
 const COMMAND_QUEUE: usize = 1024;
 
-/// The room every member is in under the direct policy, which has no rooms.
-const THE_ONLY_ROOM: &str = "";
-
 enum Command {
     Join {
         outbox: mpsc::Sender<Outgoing>,
-        reply: oneshot::Sender<PeerId>,
+        reply: oneshot::Sender<Result<PeerId, NoId>>,
     },
     Leave {
         id: PeerId,
     },
     Message {
         from: PeerId,
-        object: Map<String, Value>,
-        text: Outgoing,
+        message: ClientMessage,
     },
+}
+
+/// The hub could not make an id for a new socket (the system's random
+/// source failed); that one socket is refused, everyone else goes on.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NoId;
+
+/// Why a socket could not join the hub.
+#[derive(Debug, PartialEq, Eq)]
+pub enum JoinError {
+    /// The hub has stopped: the server is shutting down.
+    Stopped,
+    /// No id could be made for this socket.
+    NoId,
 }
 
 /// The way to reach the hub; clone it freely.
@@ -64,15 +73,18 @@ pub struct HubHandle {
 }
 
 impl HubHandle {
-    /// Registers a socket whose outgoing queue is `outbox`. `None` means the
-    /// hub has stopped (the server is shutting down).
-    pub async fn join(&self, outbox: mpsc::Sender<Outgoing>) -> Option<PeerId> {
+    /// Registers a socket whose outgoing queue is `outbox`, and returns its id.
+    pub async fn join(&self, outbox: mpsc::Sender<Outgoing>) -> Result<PeerId, JoinError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Join { outbox, reply })
             .await
-            .ok()?;
-        answer.await.ok()
+            .map_err(|_| JoinError::Stopped)?;
+        match answer.await {
+            Ok(Ok(id)) => Ok(id),
+            Ok(Err(NoId)) => Err(JoinError::NoId),
+            Err(_) => Err(JoinError::Stopped),
+        }
     }
 
     /// Unregisters a socket (announcing it to its room). Safe to call for a
@@ -82,12 +94,9 @@ impl HubHandle {
         let _ = self.commands.send(Command::Leave { id }).await;
     }
 
-    /// Hands the hub a valid message (`object` is `text` parsed) to relay.
-    pub async fn message(&self, from: PeerId, object: Map<String, Value>, text: Outgoing) {
-        let _ = self
-            .commands
-            .send(Command::Message { from, object, text })
-            .await;
+    /// Hands the hub a page's parsed message to relay.
+    pub async fn message(&self, from: PeerId, message: ClientMessage) {
+        let _ = self.commands.send(Command::Message { from, message }).await;
     }
 
     /// How many sockets are registered now (tests and logs use it).
@@ -103,257 +112,76 @@ impl HubHandle {
 
 /// Starts the hub task on the current runtime and returns its handle.
 pub fn spawn(policy: Policy, limits: Limits) -> HubHandle {
+    spawn_with_ids(policy, limits, new_peer_id)
+}
+
+/// [`spawn`], with ids from `make_id` (tests make it fail).
+pub fn spawn_with_ids(
+    policy: Policy,
+    limits: Limits,
+    make_id: impl FnMut() -> Result<PeerId, NoId> + 'static,
+) -> HubHandle {
     let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
-    let peers = Arc::new(AtomicUsize::new(0));
-    let rooms = Arc::new(AtomicUsize::new(0));
+    let peer_count = Arc::new(AtomicUsize::new(0));
+    let room_count = Arc::new(AtomicUsize::new(0));
     let hub = Hub {
-        policy,
-        room_size: limits.room_size,
-        stalled_after: limits.send_timeout,
-        peers: HashMap::new(),
-        rooms: HashMap::new(),
-        peer_count: peers.clone(),
-        room_count: rooms.clone(),
+        peers: Peers {
+            map: HashMap::new(),
+            stalled_after: limits.send_timeout,
+            stalled: Vec::new(),
+        },
+        relay: policy.relay(limits.room_size),
+        make_id: Box::new(make_id),
+        peer_count: peer_count.clone(),
+        room_count: room_count.clone(),
     };
     actix_web::rt::spawn(hub.run(receiver));
     HubHandle {
         commands,
-        peers,
-        rooms,
+        peers: peer_count,
+        rooms: room_count,
     }
 }
 
 struct Peer {
     outbox: mpsc::Sender<Outgoing>,
-    /// The room it joined, once it has (direct and rooms policies).
-    room: Option<String>,
-    /// Its validated username, once it has joined.
-    username: Option<String>,
     /// Since when its queue has been full, if it is now.
     full_since: Option<Instant>,
 }
 
 /// What a queued message is to its receiver, which decides what a full queue means.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Delivery {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
     /// Something another page or the server needs it to have.
     Relay,
     /// The answer to its own refused message: advice, which it may miss.
     Reply,
 }
 
-struct Hub {
-    policy: Policy,
-    room_size: usize,
+/// The registry: every open socket's queue. Relay policies send through it.
+pub struct Peers {
+    map: HashMap<PeerId, Peer>,
     /// How long a queue may stay full before its peer counts as gone.
     stalled_after: Duration,
-    peers: HashMap<PeerId, Peer>,
-    rooms: HashMap<String, HashSet<PeerId>>,
-    peer_count: Arc<AtomicUsize>,
-    room_count: Arc<AtomicUsize>,
+    /// Peers found stalled while sending, dropped once the command is done.
+    stalled: Vec<PeerId>,
 }
 
-impl Hub {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        while let Some(command) = commands.recv().await {
-            match command {
-                Command::Join { outbox, reply } => self.register(outbox, reply),
-                Command::Leave { id } => self.unregister(&id),
-                Command::Message { from, object, text } => match self.policy {
-                    Policy::Broadcast => self.broadcast(&from, text),
-                    Policy::Direct | Policy::Rooms => self.route(&from, object),
-                },
-            }
-            self.peer_count.store(self.peers.len(), Ordering::SeqCst);
-            self.room_count.store(self.rooms.len(), Ordering::SeqCst);
-        }
+impl Peers {
+    /// Every registered id.
+    pub fn ids(&self) -> impl Iterator<Item = &PeerId> {
+        self.map.keys()
     }
 
-    fn register(&mut self, outbox: mpsc::Sender<Outgoing>, reply: oneshot::Sender<PeerId>) {
-        let id = new_peer_id();
-        if reply.send(id.clone()).is_err() {
-            return; // the session gave up while waiting
-        }
-        self.peers.insert(
-            id.clone(),
-            Peer {
-                outbox,
-                room: None,
-                username: None,
-                full_since: None,
-            },
-        );
-        if self.policy != Policy::Broadcast {
-            self.send(&id, json!({ "type": "welcome", "id": &*id }));
-        }
-        log::info!("peer {} connected ({} open)", short(&id), self.peers.len());
-    }
-
-    fn unregister(&mut self, id: &PeerId) {
-        self.leave_room(id);
-        if self.peers.remove(id).is_some() {
-            log::info!("peer {} left ({} open)", short(id), self.peers.len());
-        }
-    }
-
-    fn broadcast(&mut self, from: &PeerId, text: Outgoing) {
-        let others: Vec<PeerId> = self
-            .peers
-            .keys()
-            .filter(|id| *id != from)
-            .cloned()
-            .collect();
-        for id in others {
-            self.send_text(&id, text.clone(), Delivery::Relay);
-        }
-    }
-
-    /// Direct and rooms policies: `join`, `leave`, or a message for one peer.
-    fn route(&mut self, from: &PeerId, mut object: Map<String, Value>) {
-        match object.get("type").and_then(Value::as_str) {
-            Some("join") => self.join_room(from, &object),
-            Some("leave") => {
-                if !self.leave_room(from) {
-                    self.refuse(from, ErrorCode::NotJoined, "join before leaving");
-                }
-            }
-            _ => {
-                let Some(room) = self.peers.get(from).and_then(|p| p.room.clone()) else {
-                    return self.refuse(from, ErrorCode::NotJoined, "send join first");
-                };
-                let Some(Value::String(to)) = object.get("to") else {
-                    return self.refuse(
-                        from,
-                        ErrorCode::BadMessage,
-                        "a message needs a string field \"to\" naming a peer",
-                    );
-                };
-                let target: PeerId = Arc::from(to.as_str());
-                let in_room = self.rooms.get(&room).is_some_and(|m| m.contains(&target));
-                if !in_room || target == *from {
-                    return self.refuse(from, ErrorCode::UnknownPeer, "no such peer in your room");
-                }
-                // Whatever the page claimed, `from` is who really sent it, and
-                // a `username` riding along is the one the server checked.
-                object.insert("from".into(), Value::String(from.to_string()));
-                if object.contains_key("username") {
-                    let checked = self.peers.get(from).and_then(|p| p.username.clone());
-                    object.insert(
-                        "username".into(),
-                        checked.map_or(Value::Null, Value::String),
-                    );
-                }
-                self.send(&target, Value::Object(object));
-            }
-        }
-    }
-
-    fn join_room(&mut self, from: &PeerId, object: &Map<String, Value>) {
-        if self.peers.get(from).is_some_and(|p| p.room.is_some()) {
-            return self.refuse(
-                from,
-                ErrorCode::BadMessage,
-                "already joined: send leave first",
-            );
-        }
-        let username = match checked_name(object, "username") {
-            Ok(name) => name,
-            Err((code, reason)) => return self.refuse(from, code, &reason),
-        };
-        let room = match self.policy {
-            Policy::Rooms => match checked_name(object, "room") {
-                Ok(name) => name,
-                Err((code, reason)) => return self.refuse(from, code, &reason),
-            },
-            _ => THE_ONLY_ROOM.to_string(),
-        };
-        let members = self.rooms.get(&room).map_or(0, HashSet::len);
-        if members >= self.room_size {
-            let message = format!("the room is full ({} people at most)", self.room_size);
-            return self.refuse(from, ErrorCode::RoomFull, &message);
-        }
-        let others: Vec<PeerId> = self
-            .rooms
-            .get(&room)
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        // Two members with one name could not tell who is who: the second asks
-        // for another name (compared without case and invisible characters).
-        let key = name_key(&username);
-        let taken = others.iter().any(|id| {
-            self.peers
-                .get(id)
-                .and_then(|p| p.username.as_deref())
-                .is_some_and(|name| name_key(name) == key)
-        });
-        if taken {
-            let message =
-                format!("someone here is already called \"{username}\": choose another name");
-            return self.refuse(from, ErrorCode::BadName, &message);
-        }
-        self.announce(
-            others,
-            json!({ "type": "join", "from": &**from, "username": username }),
-        );
-        self.rooms
-            .entry(room.clone())
-            .or_default()
-            .insert(from.clone());
-        if let Some(peer) = self.peers.get_mut(from) {
-            peer.room = Some(room);
-            peer.username = Some(username);
-        }
-    }
-
-    /// Takes `id` out of its room and tells the others. False if it was in none.
-    fn leave_room(&mut self, id: &PeerId) -> bool {
-        let Some(peer) = self.peers.get_mut(id) else {
-            return false;
-        };
-        peer.username = None;
-        let Some(room) = peer.room.take() else {
-            return false;
-        };
-        let mut others = Vec::new();
-        if let Some(members) = self.rooms.get_mut(&room) {
-            members.remove(id);
-            others = members.iter().cloned().collect();
-            if members.is_empty() {
-                self.rooms.remove(&room);
-            }
-        }
-        self.announce(others, json!({ "type": "leave", "from": &**id }));
-        true
-    }
-
-    fn refuse(&mut self, to: &PeerId, code: ErrorCode, message: &str) {
-        let text = ServerMessage::error(code, message).to_text();
-        self.send_text(to, Outgoing::from(text), Delivery::Reply);
-    }
-
-    /// Sends one message to each of `members`, serialized once.
-    fn announce(&mut self, members: Vec<PeerId>, message: Value) {
-        let text = Outgoing::from(message.to_string());
-        for id in members {
-            self.send_text(&id, text.clone(), Delivery::Relay);
-        }
-    }
-
-    fn send(&mut self, to: &PeerId, message: Value) {
-        self.send_text(to, Outgoing::from(message.to_string()), Delivery::Relay);
-    }
-
-    /// Queues `text` for one peer, never waiting.
+    /// Queues `text` for `to`, never waiting.
     ///
     /// A full queue means the page is behind by more than its whole room may
     /// send at once. The message is not queued; a reply (advice about the
     /// peer's own refused message) is simply skipped, and a peer whose queue
     /// has stayed full for the write timeout has stopped reading and is
     /// dropped. (Its session's own write timeout usually gets there first.)
-    fn send_text(&mut self, to: &PeerId, text: Outgoing, delivery: Delivery) {
-        let Some(peer) = self.peers.get_mut(to) else {
+    pub fn send(&mut self, to: &PeerId, text: Outgoing, delivery: Delivery) {
+        let Some(peer) = self.map.get_mut(to) else {
             return;
         };
         match peer.outbox.try_send(text) {
@@ -372,8 +200,7 @@ impl Hub {
                         short(to),
                         self.stalled_after
                     );
-                    // Dropping its queue's sender tells its session to close the socket.
-                    self.unregister(to);
+                    self.stalled.push(to.clone());
                 } else {
                     log::warn!(
                         "peer {}: queue full, a message for it was not queued",
@@ -383,31 +210,105 @@ impl Hub {
             }
         }
     }
-}
 
-/// The name in `object[field]`: a field that is not a string is a
-/// `bad-message`, a string that breaks the name rules a `bad-name`.
-fn checked_name(object: &Map<String, Value>, field: &str) -> Result<String, (ErrorCode, String)> {
-    let Some(Value::String(name)) = object.get(field) else {
-        return Err((
-            ErrorCode::BadMessage,
-            format!("\"{field}\" must be a string"),
-        ));
-    };
-    valid_name(name, field).map_err(|reason| (ErrorCode::BadName, reason))
-}
+    /// Sends `message` to `to`.
+    pub fn send_message(&mut self, to: &PeerId, message: &ServerMessage<'_>) {
+        self.send(to, Outgoing::from(message.to_text()), Delivery::Relay);
+    }
 
-/// 128 random bits as hex. If the system's random source fails (it does not
-/// on any supported platform), the process cannot safely hand out ids.
-fn new_peer_id() -> PeerId {
-    match random_hex(16) {
-        Ok(hex) => Arc::from(hex),
-        Err(err) => panic!("the system random source failed: {err}"),
+    /// Sends one message to each of `members`, serialized once.
+    pub fn announce<'a>(
+        &mut self,
+        members: impl IntoIterator<Item = &'a PeerId>,
+        message: &ServerMessage<'_>,
+    ) {
+        let text = Outgoing::from(message.to_text());
+        for id in members {
+            self.send(id, text.clone(), Delivery::Relay);
+        }
+    }
+
+    /// Tells `to` why its message was refused.
+    pub fn refuse(&mut self, to: &PeerId, code: ErrorCode, message: &str) {
+        let text = ServerMessage::error(code, message).to_text();
+        self.send(to, Outgoing::from(text), Delivery::Reply);
     }
 }
 
+struct Hub {
+    peers: Peers,
+    relay: Box<dyn Relay>,
+    make_id: Box<dyn FnMut() -> Result<PeerId, NoId>>,
+    peer_count: Arc<AtomicUsize>,
+    room_count: Arc<AtomicUsize>,
+}
+
+impl Hub {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(command) = commands.recv().await {
+            match command {
+                Command::Join { outbox, reply } => self.register(outbox, reply),
+                Command::Leave { id } => self.unregister(&id),
+                Command::Message { from, message } => {
+                    self.relay.message(&mut self.peers, &from, message)
+                }
+            }
+            // Peers found stalled while relaying leave like any other.
+            while let Some(id) = self.peers.stalled.pop() {
+                self.unregister(&id);
+            }
+            self.peer_count
+                .store(self.peers.map.len(), Ordering::SeqCst);
+            self.room_count
+                .store(self.relay.room_count(), Ordering::SeqCst);
+        }
+    }
+
+    fn register(
+        &mut self,
+        outbox: mpsc::Sender<Outgoing>,
+        reply: oneshot::Sender<Result<PeerId, NoId>>,
+    ) {
+        let id = match (self.make_id)() {
+            Ok(id) => id,
+            Err(NoId) => {
+                log::error!("no id for a new socket: the system random source failed");
+                let _ = reply.send(Err(NoId));
+                return;
+            }
+        };
+        if reply.send(Ok(id.clone())).is_err() {
+            return; // the session gave up while waiting
+        }
+        let peer = Peer {
+            outbox,
+            full_since: None,
+        };
+        self.peers.map.insert(id.clone(), peer);
+        self.relay.arrived(&mut self.peers, &id);
+        log::info!(
+            "peer {} connected ({} open)",
+            short(&id),
+            self.peers.map.len()
+        );
+    }
+
+    fn unregister(&mut self, id: &PeerId) {
+        // Removed first, so that nothing the relay announces goes to it.
+        if self.peers.map.remove(id).is_some() {
+            self.relay.left(&mut self.peers, id);
+            log::info!("peer {} left ({} open)", short(id), self.peers.map.len());
+        }
+    }
+}
+
+/// 128 random bits as hex.
+fn new_peer_id() -> Result<PeerId, NoId> {
+    random_hex(16).map(Arc::from).map_err(|_| NoId)
+}
+
 /// The first characters of an id, enough to follow one peer in the logs.
-fn short(id: &str) -> &str {
+pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
@@ -417,10 +318,52 @@ mod tests {
 
     #[test]
     fn peer_ids_are_long_random_and_distinct() {
-        let a = new_peer_id();
-        let b = new_peer_id();
+        let a = new_peer_id().unwrap();
+        let b = new_peer_id().unwrap();
         assert_eq!(a.len(), 32);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
+    }
+
+    /// If no id can be made for one socket, that socket is refused and the
+    /// others keep their registrations and their messages.
+    #[test]
+    fn a_failed_id_refuses_one_join_and_nothing_else() {
+        actix_web::rt::System::new().block_on(async {
+            let mut made = 0;
+            let hub = spawn_with_ids(Policy::Broadcast, Limits::default(), move || {
+                made += 1;
+                if made == 2 {
+                    Err(NoId)
+                } else {
+                    Ok(Arc::from(format!("peer-{made}")))
+                }
+            });
+            let (alice_out, mut alice_in) = mpsc::channel(8);
+            let (bob_out, _bob_in) = mpsc::channel(8);
+            let (carol_out, mut carol_in) = mpsc::channel(8);
+            let alice = hub.join(alice_out).await.unwrap();
+            assert_eq!(hub.join(bob_out).await, Err(JoinError::NoId));
+            let carol = hub.join(carol_out).await.unwrap();
+            hub.message(
+                alice.clone(),
+                ClientMessage::parse(r#"{"type":"chat","text":"hi"}"#).unwrap(),
+            )
+            .await;
+            assert_eq!(
+                &*carol_in.recv().await.unwrap(),
+                r#"{"type":"chat","text":"hi"}"#
+            );
+            hub.message(
+                carol,
+                ClientMessage::parse(r#"{"type":"chat","text":"back"}"#).unwrap(),
+            )
+            .await;
+            assert_eq!(
+                &*alice_in.recv().await.unwrap(),
+                r#"{"type":"chat","text":"back"}"#
+            );
+            assert_eq!(hub.peer_count(), 2);
+        });
     }
 }

@@ -1,14 +1,22 @@
-//! What travels on the signaling socket.
+//! What travels on the signaling socket, as types.
 //!
-//! The server reads only the routing fields (`type`, and from step 15 `to`)
-//! and passes everything else through untouched: SDP, candidates and chat
-//! never need the server to understand them.
+//! The server reads only the routing fields (`type`, and from step 15 `to`,
+//! plus `username` and `room` in a `join`) and passes everything else through
+//! untouched: SDP, candidates and chat never need the server to understand
+//! them. A page's message is parsed once, by its session, into a
+//! [`ClientMessage`]: the routing fields as Rust values, every field as the
+//! raw JSON the page wrote, and the text itself. What the server sends is a
+//! [`ServerMessage`]. The book's appendix "The signaling protocol" is the
+//! reference for every message, error code and close code.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-/// Why the server refused a message (protocol.md lists them).
+/// Why the server refused a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorCode {
@@ -27,15 +35,24 @@ pub enum ErrorCode {
     RateLimited,
 }
 
+// ANCHOR: server_message
 /// A message the server itself sends.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
-pub enum ServerMessage {
+pub enum ServerMessage<'a> {
+    /// First, on connect (direct and rooms policies): the page's own id.
+    Welcome { id: &'a str },
+    /// To the others of a room when a page joins it.
+    Join { from: &'a str, username: &'a str },
+    /// To the others of a room when a page leaves, closes or stops answering.
+    Leave { from: &'a str },
+    /// A refused message; the socket stays open.
     Error { code: ErrorCode, message: String },
 }
+// ANCHOR_END: server_message
 
-impl ServerMessage {
-    pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+impl ServerMessage<'_> {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage<'static> {
         ServerMessage::Error {
             code,
             message: message.into(),
@@ -44,33 +61,103 @@ impl ServerMessage {
 
     /// The JSON text of this message.
     pub fn to_text(&self) -> String {
-        // Serializing these plain structs cannot fail: every field is a
+        // Serializing these plain values cannot fail: every field is a
         // string or a unit enum.
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"type\":\"error\"}"))
     }
 }
 
-/// Checks that `text` is a JSON object with a string `type`, and returns the object.
-pub fn parse_envelope(text: &str) -> Result<Map<String, Value>, ServerMessage> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|err| ServerMessage::error(ErrorCode::BadMessage, format!("not JSON: {err}")))?;
-    let Value::Object(object) = value else {
-        return Err(ServerMessage::error(
-            ErrorCode::BadMessage,
-            "a message must be a JSON object",
-        ));
-    };
-    match object.get("type") {
-        Some(Value::String(_)) => Ok(object),
-        Some(_) => Err(ServerMessage::error(
-            ErrorCode::BadMessage,
-            "the field \"type\" must be a string",
-        )),
-        None => Err(ServerMessage::error(
-            ErrorCode::BadMessage,
-            "a message needs a string field \"type\"",
-        )),
+// ANCHOR: client_message
+/// A message from a page, parsed once by its session.
+#[derive(Debug)]
+pub struct ClientMessage {
+    /// `type`: what the message is (`offer`, `join`, ...).
+    pub kind: String,
+    /// `to`: the peer it is for (direct and rooms policies).
+    pub to: Option<String>,
+    /// Every field as the page wrote it, raw JSON never rebuilt: relayed
+    /// byte for byte.
+    pub fields: BTreeMap<String, Box<RawValue>>,
+    /// The text as it arrived: the broadcast policy relays exactly this.
+    pub text: Arc<str>,
+}
+// ANCHOR_END: client_message
+
+impl ClientMessage {
+    /// Parses `text`: a JSON object with a string `type`, and a string `to`
+    /// if it has one.
+    pub fn parse(text: &str) -> Result<ClientMessage, ServerMessage<'static>> {
+        let bad = |message: String| ServerMessage::error(ErrorCode::BadMessage, message);
+        let fields: BTreeMap<String, Box<RawValue>> = match serde_json::from_str(text) {
+            Ok(fields) => fields,
+            Err(err) if err.is_data() => return Err(bad("a message must be a JSON object".into())),
+            Err(err) => return Err(bad(format!("not JSON: {err}"))),
+        };
+        let kind = match fields.get("type").map(|raw| string_of(raw)) {
+            Some(Some(kind)) => kind,
+            Some(None) => return Err(bad("the field \"type\" must be a string".into())),
+            None => return Err(bad("a message needs a string field \"type\"".into())),
+        };
+        let to = match fields.get("to").map(|raw| string_of(raw)) {
+            None => None,
+            Some(Some(to)) => Some(to),
+            Some(None) => {
+                return Err(bad("the field \"to\" must be a string naming a peer".into()))
+            }
+        };
+        Ok(ClientMessage {
+            kind,
+            to,
+            fields,
+            text: Arc::from(text),
+        })
     }
+
+    /// A string field (`username`, `room`): `Ok(None)` when absent, `Err`
+    /// when it is there but not a string.
+    pub fn string_field(&self, name: &str) -> Result<Option<String>, ServerMessage<'static>> {
+        match self.fields.get(name) {
+            None => Ok(None),
+            Some(raw) => string_of(raw).map(Some).ok_or_else(|| {
+                ServerMessage::error(
+                    ErrorCode::BadMessage,
+                    format!("\"{name}\" must be a string"),
+                )
+            }),
+        }
+    }
+
+    /// The message for its receiver: every field as the page wrote it, but
+    /// `from` set to who really sent it and any `username` set to the
+    /// sender's checked name. Only those two values are serialized; the
+    /// rest is copied as it came.
+    pub fn relayed(&self, from: &str, username: &str) -> String {
+        let from = raw_string(from);
+        let username = raw_string(username);
+        let mut out: BTreeMap<&str, &RawValue> = self
+            .fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_ref()))
+            .collect();
+        out.insert("from", &from);
+        if out.contains_key("username") {
+            out.insert("username", &username);
+        }
+        // A map of strings and raw JSON always serializes.
+        serde_json::to_string(&out).unwrap_or_default()
+    }
+}
+
+/// The string a raw JSON value holds, if it is one.
+fn string_of(raw: &RawValue) -> Option<String> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// `text` as a raw JSON string value.
+fn raw_string(text: &str) -> Box<RawValue> {
+    // A string always serializes to valid JSON.
+    let json = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+    RawValue::from_string(json).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// Longest username or room name, in characters: enough for a real name,
@@ -166,20 +253,88 @@ mod tests {
 
     #[test]
     fn objects_with_a_string_type_pass() {
-        let object = parse_envelope(r#"{"type":"offer","sdp":"v=0"}"#).unwrap();
-        assert_eq!(object["sdp"], "v=0");
+        let message = ClientMessage::parse(r#"{"type":"offer","sdp":"v=0"}"#).unwrap();
+        assert_eq!(message.kind, "offer");
+        assert_eq!(message.to, None);
+        assert_eq!(message.fields["sdp"].get(), r#""v=0""#);
     }
 
     #[test]
     fn everything_else_is_a_bad_message() {
-        for text in ["", "nope", "[]", "42", r#"{"sdp":1}"#, r#"{"type":7}"#] {
-            let err = parse_envelope(text).unwrap_err();
+        for text in [
+            "",
+            "nope",
+            "[]",
+            "42",
+            r#"{"sdp":1}"#,
+            r#"{"type":7}"#,
+            r#"{"type":"offer","to":7}"#,
+            r#"{"type":"offer","to":null}"#,
+        ] {
+            let err = ClientMessage::parse(text).unwrap_err();
             assert!(
                 err.to_text().contains(r#""code":"bad-message""#),
                 "{text}: {}",
                 err.to_text()
             );
         }
+    }
+
+    #[test]
+    fn unknown_fields_are_relayed_byte_for_byte() {
+        let text = r#"{"type":"offer","to":"b","sdp":"v=0\r\na=x \u00e9","n":1.50,"deep":{"z":[1, 2 ,3],"a":null},"from":"forged","username":"Admin"}"#;
+        let message = ClientMessage::parse(text).unwrap();
+        assert_eq!(message.to.as_deref(), Some("b"));
+        let relayed = message.relayed("alice-id", "Alice");
+        // The values the server does not read are the page's own bytes.
+        for original in [
+            r#""sdp":"v=0\r\na=x \u00e9""#,
+            r#""n":1.50"#,
+            r#""deep":{"z":[1, 2 ,3],"a":null}"#,
+            r#""to":"b""#,
+        ] {
+            assert!(relayed.contains(original), "{original} in {relayed}");
+        }
+        assert!(relayed.contains(r#""from":"alice-id""#), "{relayed}");
+        assert!(relayed.contains(r#""username":"Alice""#), "{relayed}");
+        assert!(
+            !relayed.contains("forged") && !relayed.contains("Admin"),
+            "{relayed}"
+        );
+        // No username in, none out.
+        let plain = ClientMessage::parse(r#"{"type":"candidate","to":"b"}"#).unwrap();
+        assert!(!plain.relayed("a", "Alice").contains("username"));
+    }
+
+    #[test]
+    fn string_fields_are_typed() {
+        let join = ClientMessage::parse(r#"{"type":"join","username":"al","room":5}"#).unwrap();
+        assert_eq!(
+            join.string_field("username").unwrap().as_deref(),
+            Some("al")
+        );
+        assert_eq!(join.string_field("missing").unwrap(), None);
+        assert!(join.string_field("room").is_err());
+    }
+
+    #[test]
+    fn server_messages_have_the_wire_shape() {
+        assert_eq!(
+            ServerMessage::Welcome { id: "abc" }.to_text(),
+            r#"{"type":"welcome","id":"abc"}"#
+        );
+        assert_eq!(
+            ServerMessage::Join {
+                from: "abc",
+                username: "Al"
+            }
+            .to_text(),
+            r#"{"type":"join","from":"abc","username":"Al"}"#
+        );
+        assert_eq!(
+            ServerMessage::Leave { from: "abc" }.to_text(),
+            r#"{"type":"leave","from":"abc"}"#
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod hub;
 pub mod message;
 pub mod origin;
 pub mod rate;
+pub mod relay;
 pub mod session;
 
 use std::net::IpAddr;
@@ -21,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::names::ServerNames;
 
-/// How the server relays messages (protocol.md).
+/// How the server relays messages: each is a file of [`relay`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
     /// Steps 07-14: every valid message goes, unchanged, to every other socket.
@@ -30,6 +31,17 @@ pub enum Policy {
     Direct,
     /// Step 17: as direct, inside named rooms with a size limit.
     Rooms,
+}
+
+impl Policy {
+    /// The policy's code, for rooms of `room_size` members at most.
+    pub fn relay(self, room_size: usize) -> Box<dyn relay::Relay> {
+        match self {
+            Policy::Broadcast => Box::new(relay::broadcast::Broadcast),
+            Policy::Direct => Box::new(relay::rooms::Rooms::one_room(room_size)),
+            Policy::Rooms => Box::new(relay::rooms::Rooms::named(room_size)),
+        }
+    }
 }
 
 /// The limits every socket lives under. Each default is a constant with the

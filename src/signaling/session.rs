@@ -11,8 +11,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::admission::Permit;
 use super::frame_guard::Tripped;
-use super::hub::{HubHandle, Outgoing, PeerId};
-use super::message::{parse_envelope, ErrorCode, ServerMessage};
+use super::hub::{HubHandle, JoinError, Outgoing, PeerId};
+use super::message::{ClientMessage, ErrorCode, ServerMessage};
 use super::rate::TokenBucket;
 use super::Limits;
 
@@ -43,11 +43,20 @@ pub async fn run(
         permit: _permit,
     } = connection;
     let (outbox, queued) = mpsc::channel(limits.outgoing_queue);
-    let Some(id) = hub.join(outbox).await else {
-        let _ = session
-            .close(Some(reason(CloseCode::Again, "server is stopping")))
-            .await;
-        return;
+    let id = match hub.join(outbox).await {
+        Ok(id) => id,
+        Err(JoinError::Stopped) => {
+            let _ = session
+                .close(Some(reason(CloseCode::Again, "server is stopping")))
+                .await;
+            return;
+        }
+        Err(JoinError::NoId) => {
+            let _ = session
+                .close(Some(reason(CloseCode::Error, "server error: try again")))
+                .await;
+            return;
+        }
     };
     let mut socket = Socket {
         id: id.clone(),
@@ -216,19 +225,15 @@ impl Socket {
             return None;
         }
         self.refused_in_a_row = 0;
-        match parse_envelope(text) {
-            Ok(object) => {
-                self.hub
-                    .message(self.id.clone(), object, Outgoing::from(text))
-                    .await
-            }
+        match ClientMessage::parse(text) {
+            Ok(message) => self.hub.message(self.id.clone(), message).await,
             Err(refusal) => self.refuse(refusal).await,
         }
         None
     }
 
     /// Tells the page why its message was refused; the socket stays open.
-    async fn refuse(&mut self, refusal: ServerMessage) {
+    async fn refuse(&mut self, refusal: ServerMessage<'_>) {
         self.send(refusal.to_text()).await;
     }
 
