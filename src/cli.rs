@@ -17,17 +17,15 @@ const EXIT_USAGE: u8 = 2;
 /// Runs `step` until Ctrl-C (or SIGTERM). Each example's `main` is this one call.
 pub fn run(step: Step) -> ExitCode {
     init_logging();
-    let config = match Config::from_env_and_args() {
+    let program = format!("cargo run --example {} --", step.name());
+    let config = match Config::from_env_and_args(&program) {
         Ok(config) => config,
-        Err(ConfigError::HelpRequested) => {
-            print!(
-                "{}",
-                Config::help(&format!("cargo run --example {} --", step.name()))
-            );
+        Err(ConfigError::Help(help)) => {
+            print!("{help}");
             return ExitCode::SUCCESS;
         }
-        Err(err) => {
-            eprintln!("error: {err}");
+        Err(ConfigError::Invalid(reason)) => {
+            eprintln!("error: {reason}");
             return ExitCode::from(EXIT_USAGE);
         }
     };

@@ -1,21 +1,20 @@
-//! Settings an operator chooses: where to listen and where the pages are.
+//! Settings an operator chooses: where to listen, where the pages are, the
+//! ICE and TURN servers, HTTPS, and the caps on sockets.
 //!
 //! Every setting can come from a command-line flag or an environment variable;
 //! the flag wins. `cargo run --example app01 -- --port 9000` and
-//! `PORT=9000 cargo run --example app01` do the same thing.
-//!
-//! The parser is deliberately tiny (no argument-parsing crate) so a learner can
-//! read all of it; [`SETTINGS`] is the single list of what exists, and `--help`
-//! is printed from it.
+//! `PORT=9000 cargo run --example app01` do the same thing. [`Args`] declares
+//! them all with clap, which parses each value into its type and prints
+//! `--help`; [`Config::from_args`] then checks the rules that span several
+//! settings and gives the server a [`Config`].
 
-use std::collections::HashMap;
-use std::fmt;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::Value;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
-use crate::ice;
+use crate::ice::{self, IceServer};
 use crate::signaling::{admission, Limits};
 use crate::tls::TlsSetting;
 use crate::turn::{self, Turn};
@@ -32,143 +31,132 @@ pub const MIN_ROOM_SIZE: usize = 2;
 /// Past 16 a full mesh uploads 15 streams from every member: no laptop copes.
 pub const MAX_ROOM_SIZE: usize = 16;
 
-/// One operator setting: its flag, its environment variable, and what it does.
-pub struct Setting {
-    pub flag: &'static str,
-    pub env: &'static str,
-    pub help: &'static str,
-    /// A switch takes no value on the command line (`--tls-self-signed`);
-    /// its variable is `1`/`true`/`yes` or `0`/`false`/`no`.
-    pub switch: bool,
+// ANCHOR: args
+/// Every setting there is, as flags and environment variables. Each doc
+/// comment is the setting's line in `--help`, written for the terminal (so
+/// its URLs are bare).
+#[allow(rustdoc::bare_urls)]
+#[derive(Parser, Debug)]
+#[command(
+    about = "A step of the videochat tutorial: its page and, from step 07, its signaling server."
+)]
+#[command(after_help = "RUST_LOG sets the log level (default: info).")]
+pub struct Args {
+    /// Address to listen on (0.0.0.0 listens on every interface)
+    #[arg(long, env = "HOST", default_value = DEFAULT_HOST)]
+    pub host: String,
+    /// TCP port to listen on (0 picks a free one)
+    #[arg(long, env = "PORT", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// JSON array of ICE servers for the pages, as in RTCConfiguration.iceServers (default: one public STUN server)
+    #[arg(long, env = "ICE_SERVERS", value_parser = ice_server_list)]
+    pub ice_servers: Option<IceServerList>,
+    /// Comma-separated turn:/turns: URLs of a coturn server; with TURN_SECRET, each page gets a short-lived credential for them
+    #[arg(long, env = "TURN_URLS", value_delimiter = ',', value_parser = trimmed)]
+    pub turn_urls: Vec<String>,
+    /// coturn's static-auth-secret (use-auth-secret); prefer the variable, since a flag shows in the process list
+    #[arg(long, env = "TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+    /// Seconds a TURN credential lasts, 60 to 604800 (default 86400: it must outlast the longest call)
+    #[arg(long, env = "TURN_TTL")]
+    pub turn_ttl: Option<u64>,
+    /// Comma-separated extra page origins allowed to open /ws, e.g. https://chat.example.org
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', value_parser = trimmed)]
+    pub allowed_origins: Vec<String>,
+    /// Most people in one room, 2 to 16 (default 4: in a mesh each member uploads one stream per other member)
+    #[arg(long, env = "ROOM_SIZE", value_parser = room_size)]
+    pub room_size: Option<usize>,
+    /// Most signaling sockets open at once (default and ceiling: the file limit less room for page loads)
+    #[arg(long, env = "MAX_SOCKETS", value_parser = at_least_one)]
+    pub max_sockets: Option<usize>,
+    /// Most signaling sockets open from one address, IPv6 counted by /64 (behind a proxy, every socket is the proxy's)
+    #[arg(long, env = "MAX_SOCKETS_PER_IP", value_parser = at_least_one, default_value_t = admission::MAX_SOCKETS_PER_IP)]
+    pub max_sockets_per_ip: usize,
+    /// New signaling sockets one address may open a minute, after a burst of MAX_SOCKETS_PER_IP
+    #[arg(long, env = "NEW_SOCKETS_PER_IP_PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..), default_value_t = admission::NEW_SOCKETS_PER_IP_PER_MINUTE)]
+    pub new_sockets_per_ip_per_minute: u32,
+    /// PEM certificate chain (mkcert's, or Let's Encrypt's fullchain.pem); with TLS_KEY the port serves HTTPS and /ws is wss:
+    #[arg(long, env = "TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of TLS_CERT (privkey.pem)
+    #[arg(long, env = "TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate made at start for localhost, this machine's names and addresses, and TLS_NAMES (browsers warn once)
+    #[arg(long, env = "TLS_SELF_SIGNED", value_parser = clap::builder::BoolishValueParser::new())]
+    pub tls_self_signed: bool,
+    /// Extra names for the self-signed certificate, comma-separated or repeated; also names the server answers to
+    #[arg(long = "tls-name", env = "TLS_NAMES", value_delimiter = ',', value_parser = trimmed)]
+    pub tls_names: Vec<String>,
+    /// Write the self-signed certificate to this PEM file, to install it as trusted on a phone
+    #[arg(long, env = "TLS_CERT_OUT")]
+    pub tls_cert_out: Option<PathBuf>,
+    /// The address people open when a reverse proxy is in front, e.g. https://chat.example.org: the server answers to its name and accepts it as Origin
+    #[arg(long, env = "PUBLIC_ORIGIN", value_parser = public_origin)]
+    pub public_origin: Option<String>,
+    /// Folder holding the steps' page folders app01/ ... app17/ (default: the crate's static/)
+    #[arg(long, env = "STATIC_ROOT")]
+    pub static_root: Option<PathBuf>,
+}
+// ANCHOR_END: args
+
+/// `ICE_SERVERS`, parsed (a newtype, so clap takes it as one value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IceServerList(pub Vec<IceServer>);
+
+fn ice_server_list(text: &str) -> Result<IceServerList, String> {
+    ice::parse_ice_servers(text).map(IceServerList)
 }
 
-/// Every setting there is. A flag or variable not named here does not exist.
-pub const SETTINGS: &[Setting] = &[
-    Setting {
-        flag: "host",
-        env: "HOST",
-        switch: false,
-        help: "address to listen on (default 127.0.0.1; 0.0.0.0 listens on every interface)",
-    },
-    Setting {
-        flag: "port",
-        env: "PORT",
-        switch: false,
-        help: "TCP port to listen on (default 8080; 0 picks a free one)",
-    },
-    Setting {
-        flag: "ice-servers",
-        env: "ICE_SERVERS",
-        switch: false,
-        help: "JSON array of ICE servers for the pages, as in RTCConfiguration.iceServers (default: one public STUN server)",
-    },
-    Setting {
-        flag: "turn-urls",
-        env: "TURN_URLS",
-        switch: false,
-        help: "comma-separated turn:/turns: URLs of a coturn server; with TURN_SECRET, each page gets a short-lived credential for them",
-    },
-    Setting {
-        flag: "turn-secret",
-        env: "TURN_SECRET",
-        switch: false,
-        help: "coturn's static-auth-secret (use-auth-secret); prefer the variable, since a flag shows in the process list",
-    },
-    Setting {
-        flag: "turn-ttl",
-        env: "TURN_TTL",
-        switch: false,
-        help: "seconds a TURN credential lasts, 60 to 604800 (default 86400: it must outlast the longest call)",
-    },
-    Setting {
-        flag: "allowed-origins",
-        env: "ALLOWED_ORIGINS",
-        switch: false,
-        help: "comma-separated extra page origins allowed to open /ws, e.g. https://chat.example.org",
-    },
-    Setting {
-        flag: "room-size",
-        env: "ROOM_SIZE",
-        switch: false,
-        help: "most people in one room, 2 to 16 (default 4: in a mesh each member uploads one stream per other member)",
-    },
-    Setting {
-        flag: "max-sockets",
-        env: "MAX_SOCKETS",
-        switch: false,
-        help: "most signaling sockets open at once (default and ceiling: the process's file limit less room for page loads)",
-    },
-    Setting {
-        flag: "max-sockets-per-ip",
-        env: "MAX_SOCKETS_PER_IP",
-        switch: false,
-        help: "most signaling sockets open from one address, IPv6 counted by /64 (default 32; behind a proxy, every socket is the proxy's)",
-    },
-    Setting {
-        flag: "new-sockets-per-ip-per-minute",
-        env: "NEW_SOCKETS_PER_IP_PER_MINUTE",
-        switch: false,
-        help: "new signaling sockets one address may open a minute, after a burst of MAX_SOCKETS_PER_IP (default 60)",
-    },
-    Setting {
-        flag: "tls-cert",
-        env: "TLS_CERT",
-        switch: false,
-        help: "PEM certificate chain (mkcert's, or Let's Encrypt's fullchain.pem); with TLS_KEY the port serves HTTPS and /ws is wss:",
-    },
-    Setting {
-        flag: "tls-key",
-        env: "TLS_KEY",
-        switch: false,
-        help: "PEM private key of TLS_CERT (privkey.pem)",
-    },
-    Setting {
-        flag: "tls-self-signed",
-        env: "TLS_SELF_SIGNED",
-        switch: true,
-        help: "serve HTTPS with a certificate made at start for localhost, this machine's names and addresses, and TLS_NAMES (browsers warn once)",
-    },
-    Setting {
-        flag: "tls-name",
-        env: "TLS_NAMES",
-        switch: false,
-        help: "comma-separated extra names for the self-signed certificate; also names the server answers to (repeat the flag for more)",
-    },
-    Setting {
-        flag: "tls-cert-out",
-        env: "TLS_CERT_OUT",
-        switch: false,
-        help: "write the self-signed certificate to this PEM file, to install it as trusted on a phone",
-    },
-    Setting {
-        flag: "public-origin",
-        env: "PUBLIC_ORIGIN",
-        switch: false,
-        help: "the address people open when a reverse proxy is in front, e.g. https://chat.example.org: the server answers to its name and accepts it as Origin",
-    },
-    Setting {
-        flag: "static-root",
-        env: "STATIC_ROOT",
-        switch: false,
-        help: "folder holding the steps' page folders app01/ ... app17/ (default: the crate's static/)",
-    },
-];
+fn trimmed(text: &str) -> Result<String, String> {
+    Ok(text.trim().to_string())
+}
 
-/// The settings after parsing.
+fn room_size(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|n| (MIN_ROOM_SIZE..=MAX_ROOM_SIZE).contains(n))
+        .ok_or_else(|| format!("must be a number from {MIN_ROOM_SIZE} to {MAX_ROOM_SIZE}"))
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| "must be a whole number of at least 1".to_string())
+}
+
+/// `https://host[:port]` (or `http://`), with no path: the origin a browser sends.
+fn public_origin(text: &str) -> Result<String, String> {
+    let origin = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let fine = origin.split_once("://").is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https")
+            && !rest.is_empty()
+            && !rest.contains(['/', '?', '#', '@'])
+    });
+    if fine {
+        Ok(origin)
+    } else {
+        Err("must look like https://chat.example.org (scheme, host, optional port, no path)".into())
+    }
+}
+
+/// The settings the server runs with, checked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub host: String,
     pub port: u16,
     /// The folder that holds `app01/`, `app02/`, ...; each example serves its own.
     pub static_root: PathBuf,
-    /// What `GET /ice-servers` returns (already checked).
-    pub ice_servers: Value,
+    /// What `GET /ice-servers` returns.
+    pub ice_servers: Vec<IceServer>,
     /// A TURN server to add to that list, with a fresh credential per page.
     pub turn: Option<Turn>,
     /// Page origins besides the server's own that may open `/ws`.
     pub allowed_origins: Vec<String>,
-    /// Signaling limits. Not settings on the command line: they are tuned in
-    /// code (see `signaling::Limits`); tests shorten them.
+    /// Signaling limits. Not settings on the command line (but the room
+    /// size): they are tuned in code (see `signaling::Limits`); tests shorten them.
     pub limits: Limits,
     /// Caps on signaling sockets. `max_sockets: None` means "as many as the
     /// file limit allows" (see `server::connection_budget`).
@@ -207,7 +195,7 @@ impl Default for Config {
             // Found from the crate root, not the working directory, so
             // `cargo run --example appNN` works from any folder of the checkout.
             static_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
-            ice_servers: default_ice_servers(),
+            ice_servers: ice::default_ice_servers(),
             turn: None,
             allowed_origins: Vec::new(),
             limits: Limits::default(),
@@ -219,33 +207,20 @@ impl Default for Config {
     }
 }
 
-fn default_ice_servers() -> Value {
-    // The constant is checked by a unit test in `ice`.
-    ice::parse_ice_servers(ice::DEFAULT_ICE_SERVERS).unwrap_or(Value::Array(Vec::new()))
-}
-
-/// The non-empty items of a comma-separated setting, trimmed.
-pub fn comma_separated(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(String::from)
-        .collect()
-}
-
-/// Why the settings could not be read: one line, meant for a person.
+/// Why there is no config to run with.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ConfigError {
-    /// `--help` was asked for: not an error, but the program should print help and stop.
-    HelpRequested,
+    /// `--help` was asked for: the text to print, and no error.
+    Help(String),
+    /// A setting is wrong: one line, meant for a person (the usual exit
+    /// status for it is 2).
     Invalid(String),
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ConfigError::HelpRequested => f.write_str("help requested"),
-            ConfigError::Invalid(reason) => f.write_str(reason),
+            ConfigError::Help(text) | ConfigError::Invalid(text) => f.write_str(text),
         }
     }
 }
@@ -253,236 +228,172 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Reads the real command line and environment.
-    pub fn from_env_and_args() -> Result<Config, ConfigError> {
-        Config::parse(std::env::args().skip(1), |name| std::env::var(name).ok())
+    /// Reads the real command line and environment; `program` is the name
+    /// `--help` shows.
+    pub fn from_env_and_args(program: &str) -> Result<Config, ConfigError> {
+        let command = Args::command().bin_name(program.to_string());
+        let matches = command.try_get_matches().map_err(clap_error)?;
+        let args = Args::from_arg_matches(&matches).map_err(clap_error)?;
+        Config::from_args(args)
     }
 
-    /// Reads `args` (without the program name) and looks variables up with `env`.
-    /// Kept separate from the process's real environment so it can be unit tested.
+    /// Reads `args` (without the program name), with the variables that
+    /// `env` returns in place of the process's own environment: the same
+    /// rules, for tests that must not touch the process's environment.
     pub fn parse(
         args: impl IntoIterator<Item = String>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let flags = parse_flags(args)?;
-        // A flag wins over the variable of the same setting.
-        let value = |flag: &str| -> Option<String> {
-            let setting = SETTINGS.iter().find(|s| s.flag == flag)?;
-            flags.get(flag).cloned().or_else(|| env(setting.env))
-        };
-
-        let mut config = Config::default();
-        if let Some(host) = value("host") {
-            let host = host.trim();
-            if host.is_empty() {
-                return Err(ConfigError::Invalid("HOST/--host is empty".into()));
+        let args: Vec<String> = args.into_iter().collect();
+        // Each variable becomes its flag, put first: a flag given on the
+        // command line then wins, exactly as clap's own lookup behaves.
+        let mut from_env: Vec<OsString> = vec!["program".into()];
+        let mut command = Args::command();
+        // Settles each argument's defaults (such as its action) before we read them.
+        command.build();
+        for arg in command.get_arguments() {
+            let (Some(var), Some(long)) = (arg.get_env(), arg.get_long()) else {
+                continue;
+            };
+            let flag = format!("--{long}");
+            let given = args
+                .iter()
+                .any(|a| a == &flag || a.starts_with(&format!("{flag}=")));
+            let Some(value) = var.to_str().and_then(&env) else {
+                continue;
+            };
+            if given {
+                continue;
             }
-            config.host = host.to_string();
+            if arg.get_action().takes_values() {
+                from_env.push(format!("{flag}={value}").into());
+            } else {
+                // A switch: on or off as clap reads its variable (1, true, yes, on...).
+                let on = clap::builder::TypedValueParser::parse_ref(
+                    &clap::builder::BoolishValueParser::new(),
+                    &command,
+                    Some(arg),
+                    std::ffi::OsStr::new(&value),
+                )
+                .map_err(clap_error)?;
+                if on {
+                    from_env.push(flag.into());
+                }
+            }
         }
-        if let Some(port) = value("port") {
-            config.port = port.trim().parse().map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "PORT/--port must be a number from 0 to 65535, not {port:?}"
-                ))
-            })?;
+        from_env.extend(args.into_iter().map(OsString::from));
+        let without_env = command.mut_args(|arg| arg.env(None::<&str>));
+        let matches = without_env
+            .try_get_matches_from(from_env)
+            .map_err(clap_error)?;
+        let args = Args::from_arg_matches(&matches).map_err(clap_error)?;
+        Config::from_args(args)
+    }
+
+    /// Checks the rules that span several settings and makes the config.
+    pub fn from_args(args: Args) -> Result<Config, ConfigError> {
+        let invalid = |text: &str| ConfigError::Invalid(text.to_string());
+        let mut config = Config {
+            host: args.host.trim().to_string(),
+            port: args.port,
+            ..Config::default()
+        };
+        if config.host.is_empty() {
+            return Err(invalid("HOST/--host is empty"));
         }
-        if let Some(servers) = value("ice-servers") {
-            config.ice_servers = ice::parse_ice_servers(&servers).map_err(ConfigError::Invalid)?;
+        if let Some(IceServerList(servers)) = args.ice_servers {
+            config.ice_servers = servers;
         }
-        config.turn = match (value("turn-urls"), value("turn-secret")) {
-            (None, None) if value("turn-ttl").is_none() => None,
-            (Some(urls), Some(secret)) => {
-                let ttl = match value("turn-ttl") {
-                    None => turn::DEFAULT_TTL,
-                    Some(text) => Duration::from_secs(text.trim().parse().map_err(|_| {
-                        ConfigError::Invalid(format!(
-                            "TURN_TTL/--turn-ttl must be a number of seconds, not {text:?}"
-                        ))
-                    })?),
-                };
-                Some(Turn::new(&urls, &secret, ttl).map_err(ConfigError::Invalid)?)
+        let turn_urls: Vec<String> = non_empty(args.turn_urls);
+        config.turn = match (turn_urls.is_empty(), args.turn_secret) {
+            (true, None) if args.turn_ttl.is_none() => None,
+            (false, Some(secret)) => {
+                let ttl = args.turn_ttl.map_or(turn::DEFAULT_TTL, Duration::from_secs);
+                let turn = Turn::new(turn_urls, &secret, ttl).map_err(|reason| {
+                    ConfigError::Invalid(format!("TURN_URLS/TURN_SECRET/TURN_TTL: {reason}"))
+                })?;
+                Some(turn)
             }
             // One without the other is a half-done setup: say so at start,
             // not when the first call fails to relay.
             _ => {
-                return Err(ConfigError::Invalid(
-                    "TURN_URLS and TURN_SECRET go together (and TURN_TTL needs them): set both, or neither".into(),
+                return Err(invalid(
+                    "TURN_URLS and TURN_SECRET go together (and TURN_TTL needs them): set both, or neither",
                 ))
             }
         };
-        if let Some(origins) = value("allowed-origins") {
-            config.allowed_origins = comma_separated(&origins);
-        }
-        if let Some(size) = value("room-size") {
-            let room_size = size
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| (MIN_ROOM_SIZE..=MAX_ROOM_SIZE).contains(n))
-                .ok_or_else(|| {
-                    ConfigError::Invalid(format!(
-                        "ROOM_SIZE/--room-size must be a number from {MIN_ROOM_SIZE} to {MAX_ROOM_SIZE}, not {size:?}"
-                    ))
-                })?;
+        config.allowed_origins = non_empty(args.allowed_origins);
+        if let Some(room_size) = args.room_size {
             config.limits = config.limits.with_room_size(room_size);
         }
-        if let Some(max) = value("max-sockets") {
-            config.socket_caps.max_sockets = Some(positive(&max, "MAX_SOCKETS/--max-sockets")?);
-        }
-        if let Some(max) = value("max-sockets-per-ip") {
-            config.socket_caps.max_sockets_per_ip =
-                positive(&max, "MAX_SOCKETS_PER_IP/--max-sockets-per-ip")?;
-        }
-        if let Some(rate) = value("new-sockets-per-ip-per-minute") {
-            let rate = positive(
-                &rate,
-                "NEW_SOCKETS_PER_IP_PER_MINUTE/--new-sockets-per-ip-per-minute",
-            )?;
-            config.socket_caps.new_sockets_per_ip_per_minute =
-                u32::try_from(rate).unwrap_or(u32::MAX);
-        }
-        config.tls = tls_setting(&value)?;
-        if let Some(names) = value("tls-name") {
-            config.tls_names = comma_separated(&names);
-        }
-        if let Some(origin) = value("public-origin") {
-            config.public_origin = Some(public_origin(&origin)?);
-        }
-        if let Some(root) = value("static-root") {
-            config.static_root = PathBuf::from(root);
+        config.socket_caps = SocketCaps {
+            max_sockets: args.max_sockets,
+            max_sockets_per_ip: args.max_sockets_per_ip,
+            new_sockets_per_ip_per_minute: args.new_sockets_per_ip_per_minute,
+        };
+        config.tls = tls_setting(
+            args.tls_cert,
+            args.tls_key,
+            args.tls_self_signed,
+            args.tls_cert_out,
+        )?;
+        config.tls_names = non_empty(args.tls_names);
+        config.public_origin = args.public_origin;
+        if let Some(root) = args.static_root {
+            config.static_root = root;
         }
         Ok(config)
-    }
-
-    /// The text `--help` prints.
-    pub fn help(program: &str) -> String {
-        let mut text = format!(
-            "Usage: {program} [--flag value]...\n\nSettings (flag, or environment variable):\n"
-        );
-        // Columns as wide as the longest flag and variable.
-        let flag_width = SETTINGS.iter().map(|s| s.flag.len()).max().unwrap_or(0);
-        let env_width = SETTINGS.iter().map(|s| s.env.len()).max().unwrap_or(0);
-        for s in SETTINGS {
-            text.push_str(&format!(
-                "  --{:<flag_width$}  {:<env_width$}  {}\n",
-                s.flag, s.env, s.help
-            ));
-        }
-        text.push_str("\nRUST_LOG sets the log level (default: info).\n");
-        text
     }
 }
 
 /// The TLS settings, checked for combinations that cannot work.
-fn tls_setting(value: &impl Fn(&str) -> Option<String>) -> Result<TlsSetting, ConfigError> {
-    let self_signed = match value("tls-self-signed") {
-        None => false,
-        Some(text) => switch(&text, "TLS_SELF_SIGNED/--tls-self-signed")?,
-    };
-    let cert_out = value("tls-cert-out").map(PathBuf::from);
-    match (value("tls-cert"), value("tls-key"), self_signed) {
+fn tls_setting(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    self_signed: bool,
+    cert_out: Option<PathBuf>,
+) -> Result<TlsSetting, ConfigError> {
+    let invalid = |text: &str| Err(ConfigError::Invalid(text.to_string()));
+    match (cert, key, self_signed) {
         (None, None, false) if cert_out.is_none() => Ok(TlsSetting::Off),
-        (None, None, false) => Err(ConfigError::Invalid(
-            "TLS_CERT_OUT/--tls-cert-out writes the self-signed certificate: it needs TLS_SELF_SIGNED/--tls-self-signed".into(),
-        )),
+        (None, None, false) => invalid(
+            "TLS_CERT_OUT/--tls-cert-out writes the self-signed certificate: it needs TLS_SELF_SIGNED/--tls-self-signed",
+        ),
         (None, None, true) => Ok(TlsSetting::SelfSigned { cert_out }),
-        (Some(_), Some(_), true) => Err(ConfigError::Invalid(
-            "choose one: certificate files (TLS_CERT and TLS_KEY) or a self-signed certificate (TLS_SELF_SIGNED), not both".into(),
-        )),
-        (Some(cert), Some(key), false) if cert_out.is_none() => Ok(TlsSetting::Files {
-            cert: PathBuf::from(cert),
-            key: PathBuf::from(key),
-        }),
-        (Some(_), Some(_), false) => Err(ConfigError::Invalid(
-            "TLS_CERT_OUT/--tls-cert-out writes a self-signed certificate: with TLS_CERT you already have the file".into(),
-        )),
-        _ => Err(ConfigError::Invalid(
-            "TLS_CERT/--tls-cert and TLS_KEY/--tls-key go together: set both, or neither".into(),
-        )),
+        (Some(_), Some(_), true) => invalid(
+            "choose one: certificate files (TLS_CERT and TLS_KEY) or a self-signed certificate (TLS_SELF_SIGNED), not both",
+        ),
+        (Some(cert), Some(key), false) if cert_out.is_none() => Ok(TlsSetting::Files { cert, key }),
+        (Some(_), Some(_), false) => invalid(
+            "TLS_CERT_OUT/--tls-cert-out writes a self-signed certificate: with TLS_CERT you already have the file",
+        ),
+        _ => invalid("TLS_CERT/--tls-cert and TLS_KEY/--tls-key go together: set both, or neither"),
     }
 }
 
-/// `https://host[:port]` (or `http://`), with no path: the origin a browser sends.
-fn public_origin(text: &str) -> Result<String, ConfigError> {
-    let origin = text.trim().trim_end_matches('/').to_ascii_lowercase();
-    let fine = origin.split_once("://").is_some_and(|(scheme, rest)| {
-        matches!(scheme, "http" | "https")
-            && !rest.is_empty()
-            && !rest.contains(['/', '?', '#', '@'])
-    });
-    if fine {
-        Ok(origin)
-    } else {
-        Err(ConfigError::Invalid(format!(
-            "PUBLIC_ORIGIN/--public-origin must look like https://chat.example.org (scheme, host, optional port, no path), not {text:?}"
-        )))
-    }
+/// The items of a list setting that are not empty (`"a,,b"` has two).
+fn non_empty(items: Vec<String>) -> Vec<String> {
+    items.into_iter().filter(|item| !item.is_empty()).collect()
 }
 
-/// A switch's variable: on or off, or a one-line error naming `setting`.
-fn switch(text: &str, setting: &str) -> Result<bool, ConfigError> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(ConfigError::Invalid(format!(
-            "{setting} is a switch: 1 or 0, not {text:?}"
-        ))),
-    }
-}
-
-/// A whole number of at least 1, or a one-line error naming `setting`.
-fn positive(text: &str, setting: &str) -> Result<usize, ConfigError> {
-    text.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
-        ConfigError::Invalid(format!(
-            "{setting} must be a whole number of at least 1, not {text:?}"
-        ))
-    })
-}
-
-/// Turns `--name value` and `--name=value` into a map, refusing unknown names.
-fn parse_flags(
-    args: impl IntoIterator<Item = String>,
-) -> Result<HashMap<String, String>, ConfigError> {
-    let mut flags = HashMap::new();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if arg == "--help" || arg == "-h" {
-            return Err(ConfigError::HelpRequested);
-        }
-        let Some(body) = arg.strip_prefix("--") else {
-            return Err(ConfigError::Invalid(format!(
-                "unexpected argument {arg:?} (settings look like --port 8080; see --help)"
-            )));
-        };
-        let name = body.split_once('=').map_or(body, |(name, _)| name);
-        let Some(setting) = SETTINGS.iter().find(|s| s.flag == name) else {
-            return Err(ConfigError::Invalid(format!(
-                "unknown setting --{name} (see --help for the list)"
-            )));
-        };
-        let value = match (body.split_once('='), setting.switch) {
-            (Some((_, value)), _) => value.to_string(),
-            // A switch on the command line is on.
-            (None, true) => "1".to_string(),
-            (None, false) => args
-                .next()
-                .ok_or_else(|| ConfigError::Invalid(format!("--{body} needs a value")))?,
-        };
-        // A repeated list setting (--tls-name a --tls-name b) keeps every value.
-        let name = name.to_string();
-        match flags.get_mut(&name) {
-            Some(earlier) if name == "tls-name" => *earlier = format!("{earlier},{value}"),
-            _ => {
-                flags.insert(name, value);
-            }
+/// clap's answer as ours: help is help; an error is its first line.
+fn clap_error(err: clap::Error) -> ConfigError {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ConfigError::Help(err.to_string()),
+        _ => {
+            let text = err.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let line = first.strip_prefix("error: ").unwrap_or(first);
+            ConfigError::Invalid(format!("{line} (see --help)"))
         }
     }
-    Ok(flags)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let env: HashMap<String, String> = env
@@ -500,6 +411,7 @@ mod tests {
         assert_eq!(config.host, "127.0.0.1");
         assert_eq!(config.port, 8080);
         assert!(config.static_root.ends_with("static"));
+        assert_eq!(config, Config::default());
     }
 
     #[test]
@@ -515,10 +427,7 @@ mod tests {
     #[test]
     fn bad_port_is_one_readable_line() {
         let err = parse(&["--port", "eighty"], &[]).unwrap_err().to_string();
-        assert!(
-            err.contains("PORT/--port") && err.contains("eighty"),
-            "{err}"
-        );
+        assert!(err.contains("--port") && err.contains("eighty"), "{err}");
         assert!(!err.contains('\n'));
         assert!(parse(&[], &[("PORT", "70000")]).is_err());
     }
@@ -529,13 +438,27 @@ mod tests {
             matches!(parse(&["--prot", "1"], &[]), Err(ConfigError::Invalid(m)) if m.contains("--prot"))
         );
         assert!(
-            matches!(parse(&["--port"], &[]), Err(ConfigError::Invalid(m)) if m.contains("needs a value"))
+            matches!(parse(&["--port"], &[]), Err(ConfigError::Invalid(m)) if m.contains("value is required"))
         );
         assert!(matches!(
             parse(&["8080"], &[]),
             Err(ConfigError::Invalid(_))
         ));
-        assert_eq!(parse(&["--help"], &[]), Err(ConfigError::HelpRequested));
+        assert!(matches!(parse(&["--help"], &[]), Err(ConfigError::Help(_))));
+        // Every setting is listed with its variable; the TURN secret's value never is.
+        let help = Args::command().render_help().to_string();
+        let command = Args::command();
+        for arg in command
+            .get_arguments()
+            .filter(|arg| arg.get_long() != Some("help"))
+        {
+            let var = arg
+                .get_env()
+                .and_then(|var| var.to_str())
+                .expect("a variable");
+            assert!(help.contains(&format!("[env: {var}")), "{var} in {help}");
+        }
+        assert!(help.contains("[env: TURN_SECRET]"), "{help}");
     }
 
     #[test]
@@ -548,7 +471,10 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(config.ice_servers[0]["urls"], "stun:127.0.0.1:3478");
+        assert_eq!(
+            config.ice_servers,
+            ice::parse_ice_servers(r#"[{"urls":"stun:127.0.0.1:3478"}]"#).unwrap()
+        );
         assert_eq!(
             config.allowed_origins,
             ["https://a.example", "https://b.example"]
@@ -556,7 +482,10 @@ mod tests {
         let err = parse(&["--ice-servers", "stun:oops"], &[])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("ICE_SERVERS is not valid JSON"), "{err}");
+        assert!(
+            err.contains("--ice-servers") && err.contains("not valid JSON"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -594,11 +523,11 @@ mod tests {
         );
         assert_eq!(parse(&[], &[]).unwrap().socket_caps, SocketCaps::default());
         for bad in ["0", "-1", "many"] {
-            let err = parse(&["--max-sockets-per-ip", bad], &[])
+            let err = parse(&[&format!("--max-sockets-per-ip={bad}")], &[])
                 .unwrap_err()
                 .to_string();
             assert!(
-                err.contains("MAX_SOCKETS_PER_IP") && err.contains("at least 1"),
+                err.contains("--max-sockets-per-ip") && err.contains("at least 1"),
                 "{err}"
             );
         }
@@ -650,7 +579,11 @@ mod tests {
                 &[][..],
                 "needs TLS_SELF_SIGNED",
             ),
-            (&[][..], &[("TLS_SELF_SIGNED", "maybe")][..], "is a switch"),
+            (
+                &[][..],
+                &[("TLS_SELF_SIGNED", "maybe")][..],
+                "--tls-self-signed",
+            ),
         ] {
             let err = parse(args, env).unwrap_err().to_string();
             assert!(err.contains(says), "{args:?} {env:?}: {err}");
@@ -674,7 +607,7 @@ mod tests {
             let err = parse(&["--public-origin", bad], &[])
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("PUBLIC_ORIGIN"), "{bad}: {err}");
+            assert!(err.contains("--public-origin"), "{bad}: {err}");
         }
     }
 
@@ -687,7 +620,14 @@ mod tests {
         .unwrap();
         assert_eq!(
             config.turn,
-            Some(Turn::new("turn:127.0.0.1:3478", "s", Duration::from_secs(600)).unwrap())
+            Some(
+                Turn::new(
+                    vec!["turn:127.0.0.1:3478".into()],
+                    "s",
+                    Duration::from_secs(600)
+                )
+                .unwrap()
+            )
         );
         assert_eq!(parse(&[], &[]).unwrap().turn, None);
         for env in [
@@ -711,6 +651,17 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("number of seconds"), "{err}");
+        assert!(err.contains("--turn-ttl") && err.contains("soon"), "{err}");
+        let err = parse(
+            &[],
+            &[
+                ("TURN_URLS", "turn:a"),
+                ("TURN_SECRET", "s"),
+                ("TURN_TTL", "5"),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("from 60 to 604800"), "{err}");
     }
 }

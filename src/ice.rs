@@ -9,16 +9,55 @@
 use std::time::SystemTime;
 
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::random::random_hex;
-use crate::turn::Turn;
+use crate::turn::{Turn, TurnCredential};
+
+/// One entry of `RTCConfiguration.iceServers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// A `stun:`, `turn:` or `turns:` URL, or a list of them.
+    pub urls: Urls,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// `urls` may be one URL or a list, as in the browser's API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Urls {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Urls {
+    fn as_slice(&self) -> &[String] {
+        match self {
+            Urls::One(url) => std::slice::from_ref(url),
+            Urls::Many(urls) => urls,
+        }
+    }
+}
+
+impl From<TurnCredential> for IceServer {
+    fn from(turn: TurnCredential) -> IceServer {
+        IceServer {
+            urls: Urls::Many(turn.urls),
+            username: Some(turn.username),
+            credential: Some(turn.credential),
+        }
+    }
+}
 
 /// What `GET /ice-servers` answers from: the operator's list, and the TURN
 /// server to add with a fresh credential, if there is one.
 #[derive(Clone, Debug)]
 pub struct IceServers {
-    pub list: Value,
+    pub list: Vec<IceServer>,
     pub turn: Option<Turn>,
 }
 
@@ -26,64 +65,71 @@ pub struct IceServers {
 /// all most home networks need; strict NATs also need TURN.
 pub const DEFAULT_ICE_SERVERS: &str = r#"[{"urls":"stun:stun.l.google.com:19302"}]"#;
 
-/// Parses and checks an `ICE_SERVERS` value: a JSON array of objects, each
-/// with `urls` (a `stun:`/`turn:`/`turns:` URL or a list of them) and, for
-/// TURN, string `username` and `credential`. The error names the problem.
-pub fn parse_ice_servers(text: &str) -> Result<Value, String> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|err| format!("ICE_SERVERS is not valid JSON: {err}"))?;
-    let Some(servers) = value.as_array() else {
-        return Err("ICE_SERVERS must be a JSON array like [{\"urls\":\"stun:host:3478\"}]".into());
-    };
-    for (index, server) in servers.iter().enumerate() {
-        let Some(server) = server.as_object() else {
+/// The default list, parsed.
+pub fn default_ice_servers() -> Vec<IceServer> {
+    // The constant is checked by a unit test below.
+    parse_ice_servers(DEFAULT_ICE_SERVERS).unwrap_or_default()
+}
+
+/// Parses and checks a list of ICE servers: a JSON array of objects, each
+/// with `urls` (a `stun:`/`turn:`/`turns:` URL or a non-empty list of them)
+/// and, for TURN, string `username` and `credential`. The error says which
+/// entry is wrong and why.
+pub fn parse_ice_servers(text: &str) -> Result<Vec<IceServer>, String> {
+    let entries: Vec<Box<RawValue>> = serde_json::from_str(text).map_err(|err| {
+        if err.is_data() {
+            "must be a JSON array like [{\"urls\":\"stun:host:3478\"}]".to_string()
+        } else {
+            format!("not valid JSON: {err}")
+        }
+    })?;
+    let mut servers = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let server: IceServer = serde_json::from_str(entry.get()).map_err(|err| {
+            format!("entry {index} must be an object with \"urls\" (a URL or a non-empty list of URLs) and string \"username\" and \"credential\": {err}")
+        })?;
+        let urls = server.urls.as_slice();
+        if urls.is_empty() {
+            return Err(format!("entry {index}: \"urls\" is an empty list"));
+        }
+        if let Some(url) = urls.iter().find(|url| {
+            !(url.starts_with("stun:") || url.starts_with("turn:") || url.starts_with("turns:"))
+        }) {
             return Err(format!(
-                "ICE_SERVERS[{index}] must be an object with \"urls\""
+                "entry {index}: {url:?} is not a stun:, turn: or turns: URL"
             ));
-        };
-        let urls: Vec<&Value> = match server.get("urls") {
-            Some(Value::String(_)) => vec![&server["urls"]],
-            Some(Value::Array(list)) if !list.is_empty() => list.iter().collect(),
-            _ => {
-                return Err(format!(
-                    "ICE_SERVERS[{index}].urls must be a URL or a non-empty list of URLs"
-                ))
-            }
-        };
-        for url in urls {
-            let Some(url) = url.as_str() else {
-                return Err(format!("ICE_SERVERS[{index}].urls must hold strings"));
-            };
-            if !(url.starts_with("stun:") || url.starts_with("turn:") || url.starts_with("turns:"))
-            {
-                return Err(format!(
-                    "ICE_SERVERS[{index}]: {url:?} is not a stun:, turn: or turns: URL"
-                ));
-            }
         }
-        for field in ["username", "credential"] {
-            if server.get(field).is_some_and(|v| !v.is_string()) {
-                return Err(format!("ICE_SERVERS[{index}].{field} must be a string"));
-            }
-        }
+        servers.push(server);
     }
-    Ok(value)
+    Ok(servers)
+}
+
+/// The body of `GET /ice-servers`.
+#[derive(Serialize)]
+struct Answer<'a> {
+    #[serde(rename = "iceServers")]
+    ice_servers: Vec<&'a IceServer>,
 }
 
 /// `GET /ice-servers`. Never cached (the server sends `Cache-Control:
 /// no-store` on every answer): a TURN credential is for one page load.
 pub async fn ice_servers(servers: web::Data<IceServers>) -> HttpResponse {
-    let mut list = servers.list.as_array().cloned().unwrap_or_default();
-    if let Some(turn) = &servers.turn {
+    let turn = servers.turn.as_ref().and_then(|turn| {
         // 64 random bits: tells one page's credential from another's in
         // coturn's logs, and says nothing about the page.
         match random_hex(8) {
-            Ok(peer) => list.push(turn.ice_server(SystemTime::now(), &peer)),
+            Ok(peer) => Some(IceServer::from(
+                turn.credential_for(SystemTime::now(), &peer),
+            )),
             // Without a credential the page still has STUN: most calls work.
-            Err(err) => log::error!("no TURN credential: the system random source failed: {err}"),
+            Err(err) => {
+                log::error!("no TURN credential: the system random source failed: {err}");
+                None
+            }
         }
-    }
-    HttpResponse::Ok().json(json!({ "iceServers": list }))
+    });
+    let ice_servers = servers.list.iter().chain(turn.as_ref()).collect();
+    HttpResponse::Ok().json(Answer { ice_servers })
 }
 
 #[cfg(test)]
@@ -98,11 +144,12 @@ mod tests {
     #[test]
     fn good_lists_pass() {
         let text = r#"[{"urls":["stun:127.0.0.1:3478"]},{"urls":"turn:t.example:3478","username":"u","credential":"c"}]"#;
-        assert_eq!(
-            parse_ice_servers(text).unwrap().as_array().unwrap().len(),
-            2
-        );
-        assert!(parse_ice_servers("[]").is_ok());
+        let servers = parse_ice_servers(text).unwrap();
+        assert_eq!(servers.len(), 2);
+        assert_eq!(servers[1].username.as_deref(), Some("u"));
+        assert!(parse_ice_servers("[]").unwrap().is_empty());
+        // What goes back to the page is what came in.
+        assert_eq!(serde_json::to_string(&servers).unwrap(), text);
     }
 
     #[test]
@@ -110,13 +157,17 @@ mod tests {
         let cases = [
             ("stun:x", "not valid JSON"),
             (r#"{"urls":"stun:x"}"#, "must be a JSON array"),
-            (r#"["stun:x"]"#, "ICE_SERVERS[0] must be an object"),
-            (r#"[{"url":"stun:x"}]"#, "ICE_SERVERS[0].urls"),
-            (r#"[{"urls":"http://x"}]"#, "not a stun:"),
+            (r#"["stun:x"]"#, "entry 0 must be an object"),
             (
-                r#"[{"urls":"turn:x","username":1}]"#,
-                "username must be a string",
+                r#"[{"url":"stun:x"}]"#,
+                "entry 0 must be an object with \"urls\"",
             ),
+            (r#"[{"urls":[]}]"#, "empty list"),
+            (
+                r#"[{"urls":"stun:a"},{"urls":"http://x"}]"#,
+                "entry 1: \"http://x\" is not a stun:",
+            ),
+            (r#"[{"urls":"turn:x","username":1}]"#, "string \"username\""),
         ];
         for (text, expected) in cases {
             let err = parse_ice_servers(text).unwrap_err();

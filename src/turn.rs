@@ -19,10 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::{json, Value};
 use sha1::Sha1;
-
-use crate::config::comma_separated;
 
 /// How long a credential lasts: a day. It must outlast the longest call,
 /// since a browser refreshes its TURN allocation with the same credential
@@ -53,25 +50,25 @@ impl fmt::Debug for Turn {
 }
 
 impl Turn {
-    /// Checks the settings: `urls` is a comma-separated list of `turn:` or
-    /// `turns:` URLs, the secret is not empty, the lifetime within limits.
-    pub fn new(urls: &str, secret: &str, ttl: Duration) -> Result<Turn, String> {
-        let urls = comma_separated(urls);
+    /// Checks the settings: `urls` are `turn:` or `turns:` URLs, the secret
+    /// is not empty, the lifetime within limits. The reason is plain: the
+    /// caller knows which setting it came from.
+    pub fn new(urls: Vec<String>, secret: &str, ttl: Duration) -> Result<Turn, String> {
         if urls.is_empty() {
-            return Err("TURN_URLS must name at least one turn: or turns: URL".into());
+            return Err("name at least one turn: or turns: URL".into());
         }
         if let Some(url) = urls
             .iter()
             .find(|url| !(url.starts_with("turn:") || url.starts_with("turns:")))
         {
-            return Err(format!("TURN_URLS: {url:?} is not a turn: or turns: URL"));
+            return Err(format!("{url:?} is not a turn: or turns: URL"));
         }
         if secret.trim().is_empty() {
-            return Err("TURN_SECRET is empty".into());
+            return Err("the secret is empty".into());
         }
         if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
             return Err(format!(
-                "TURN_TTL must be from {} to {} seconds, not {}",
+                "a credential must last from {} to {} seconds, not {}",
                 MIN_TTL.as_secs(),
                 MAX_TTL.as_secs(),
                 ttl.as_secs()
@@ -84,9 +81,10 @@ impl Turn {
         })
     }
 
-    /// The `iceServers` entry for one page, valid from `now` for the lifetime.
-    /// `peer` ends up in coturn's logs: it tells one page's relay from another's.
-    pub fn ice_server(&self, now: SystemTime, peer: &str) -> Value {
+    /// The TURN URLs, username and credential for one page, valid from
+    /// `now` for the lifetime. `peer` ends up in coturn's logs: it tells one
+    /// page's relay from another's.
+    pub fn credential_for(&self, now: SystemTime, peer: &str) -> TurnCredential {
         let expiry = now
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -94,8 +92,20 @@ impl Turn {
             .as_secs();
         let username = format!("{expiry}:{peer}");
         let credential = credential(&self.secret, &username);
-        json!({ "urls": self.urls, "username": username, "credential": credential })
+        TurnCredential {
+            urls: self.urls.clone(),
+            username,
+            credential,
+        }
     }
+}
+
+/// What one page gets to use the TURN server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TurnCredential {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
 }
 
 /// `base64(HMAC-SHA1(secret, username))`, the password coturn expects.
@@ -124,28 +134,39 @@ mod tests {
 
     #[test]
     fn the_username_holds_the_expiry_and_the_peer() {
-        let turn = Turn::new("turn:t.example:3478", "s3cret", Duration::from_secs(600)).unwrap();
+        let turn = Turn::new(
+            list("turn:t.example:3478"),
+            "s3cret",
+            Duration::from_secs(600),
+        )
+        .unwrap();
         let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let entry = turn.ice_server(now, "ab12");
-        assert_eq!(entry["urls"], json!(["turn:t.example:3478"]));
-        assert_eq!(entry["username"], "1000600:ab12");
-        assert_eq!(entry["credential"], credential("s3cret", "1000600:ab12"));
+        let entry = turn.credential_for(now, "ab12");
+        assert_eq!(entry.urls, ["turn:t.example:3478"]);
+        assert_eq!(entry.username, "1000600:ab12");
+        assert_eq!(entry.credential, credential("s3cret", "1000600:ab12"));
     }
 
     #[test]
     fn settings_are_checked_and_the_secret_never_printed() {
         let ttl = DEFAULT_TTL;
-        assert!(Turn::new("turn:a:3478, turns:b:5349", "x", ttl).is_ok());
-        assert!(Turn::new("", "x", ttl)
+        assert!(Turn::new(list("turn:a:3478 turns:b:5349"), "x", ttl).is_ok());
+        assert!(Turn::new(list(""), "x", ttl)
             .unwrap_err()
             .contains("at least one"));
-        assert!(Turn::new("stun:a", "x", ttl)
+        assert!(Turn::new(list("stun:a"), "x", ttl)
             .unwrap_err()
             .contains("not a turn:"));
-        assert!(Turn::new("turn:a", " ", ttl).unwrap_err().contains("empty"));
-        let short = Turn::new("turn:a", "x", Duration::from_secs(5)).unwrap_err();
+        assert!(Turn::new(list("turn:a"), " ", ttl)
+            .unwrap_err()
+            .contains("empty"));
+        let short = Turn::new(list("turn:a"), "x", Duration::from_secs(5)).unwrap_err();
         assert!(short.contains("from 60 to 604800"), "{short}");
-        let printed = format!("{:?}", Turn::new("turn:a", "s3cret", ttl).unwrap());
+        let printed = format!("{:?}", Turn::new(list("turn:a"), "s3cret", ttl).unwrap());
         assert!(!printed.contains("s3cret"), "{printed}");
+    }
+
+    fn list(urls: &str) -> Vec<String> {
+        urls.split_whitespace().map(String::from).collect()
     }
 }

@@ -153,7 +153,11 @@ fn each_page_gets_its_own_turn_credential() {
         assert_eq!(answer.header("cache-control"), Some("no-store"));
         let body: Value = serde_json::from_str(&answer.body).expect("JSON");
         let servers = body["iceServers"].as_array().expect("a list");
-        assert_eq!(servers[0], Config::default().ice_servers[0], "STUN first");
+        assert_eq!(
+            servers[0],
+            json!(Config::default().ice_servers[0]),
+            "STUN first"
+        );
         let turn = &servers[1];
         assert_eq!(
             turn["urls"],
