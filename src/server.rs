@@ -1,9 +1,26 @@
 //! The HTTP server every example starts.
 //!
-//! A [`Step`] says what a step's server offers (for now: its page folder);
-//! [`start`] binds it on a background thread and hands back a [`Server`] that
-//! knows its address and stops cleanly. The examples reach this through
-//! [`crate::cli::run`]; the tests call [`start`] directly with port 0.
+//! A [`Step`] says what a step's server offers: its page folder, and from
+//! step 07 its signaling policy. [`start`] binds the address and calls
+//! [`start_on`], which serves a listener the caller already bound (as
+//! mini-redis's `server::run(listener, shutdown)` does: address errors
+//! surface before any thread starts, and tests bind port 0 themselves). It
+//! hands back a [`Server`] that knows its address and stops cleanly. The
+//! examples reach this through [`crate::cli::run`].
+//!
+//! ## Threads and tasks
+//!
+//! - The server runs on a thread of its own, inside an actix `System`, so
+//!   the caller may use any runtime, or none.
+//! - actix-web starts [`workers`] worker threads, one per CPU the process may
+//!   use, each a single-threaded tokio runtime. A connection stays on the
+//!   worker that accepted it.
+//! - Each signaling socket's loop ([`crate::signaling::session`]) is a task
+//!   on its connection's worker: actix-ws's stream is not `Send`, so it
+//!   cannot move.
+//! - The hub ([`crate::signaling::hub`]) is one task, on the server thread's
+//!   own runtime; sockets on every worker reach it through channels, and it
+//!   never waits for any of them.
 
 use std::fmt;
 use std::io;
@@ -28,9 +45,11 @@ use crate::tls::{self, Tls};
 /// balancer would match the balancer's draining time instead.
 pub const SHUTDOWN_GRACE_SECS: u64 = 5;
 
-/// Worker threads. A tutorial server serves a handful of pages, and two workers
-/// keep start-up quick and the logs readable; a real deployment sizes this to its cores.
-pub const WORKERS: usize = 2;
+/// Worker threads: one per CPU the process may use (its affinity and cgroup
+/// quota count), so the server uses the machine it is given and no more.
+pub fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
 
 /// What one step's server offers. Each example builds one and passes it to
 /// [`crate::cli::run`].
@@ -277,6 +296,8 @@ pub const WANTED_FILE_LIMIT: u64 = 65_536;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnectionBudget {
     pub file_limit: u64,
+    /// Connections in all.
+    pub connections: usize,
     /// Connections each worker accepts before it stops accepting.
     pub connections_per_worker: usize,
     /// Signaling sockets at most: fewer than the connections, so a page
@@ -287,14 +308,16 @@ pub struct ConnectionBudget {
 /// Shares out `file_limit` (the process's soft limit on open files):
 /// every connection is a file, and a process out of files cannot even
 /// accept the connection that would tell a person "try later".
-pub fn connection_budget(file_limit: u64) -> ConnectionBudget {
+pub fn connection_budget(file_limit: u64, workers: usize) -> ConnectionBudget {
+    let workers = workers.max(1);
     let connections = usize::try_from(file_limit.saturating_sub(FILES_FOR_THE_PROCESS))
         .unwrap_or(usize::MAX)
-        .max(2 * WORKERS);
+        .max(2 * workers);
     let kept_for_pages = (connections / 4).min(CONNECTIONS_KEPT_FOR_PAGES);
     ConnectionBudget {
         file_limit,
-        connections_per_worker: connections / WORKERS,
+        connections,
+        connections_per_worker: connections / workers,
         sockets: (connections - kept_for_pages).max(1),
     }
 }
@@ -323,17 +346,55 @@ pub fn raise_file_limit() {
 /// Binds `step` as `config` says and serves it on a background thread.
 /// Returns once the socket is bound, so a caller can connect at once.
 pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
-    let pages = config.static_root.join(step.name());
-    if !pages.join("index.html").is_file() {
-        return Err(StartError::StaticFolderMissing(pages));
-    }
-    // Everything that can fail for a reason a person can fix fails here,
-    // before anything is bound or started.
-    let tls =
-        tls::prepare(&config.tls, &config.host, &config.tls_names).map_err(StartError::Tls)?;
-    let tls_fingerprint = tls.as_ref().map(|tls| tls.fingerprint.clone());
-    let names = server_names(config, tls.as_ref());
+    let pages = pages_of(&step, config)?;
     let bind_addr = format!("{}:{}", config.host, config.port);
+    let listener = std::net::TcpListener::bind(&bind_addr).map_err(|err| {
+        if err.kind() == io::ErrorKind::AddrInUse {
+            StartError::AddressInUse(bind_addr.clone())
+        } else {
+            StartError::Bind(bind_addr.clone(), err)
+        }
+    })?;
+    start_with_pages(listener, step, config, pages)
+}
+
+/// Serves `step` on a listener the caller bound; `config`'s host and port
+/// are not used (the listener's address is).
+pub fn start_on(
+    listener: std::net::TcpListener,
+    step: Step,
+    config: &Config,
+) -> Result<Server, StartError> {
+    let pages = pages_of(&step, config)?;
+    start_with_pages(listener, step, config, pages)
+}
+
+/// The step's page folder, which must hold an `index.html`.
+fn pages_of(step: &Step, config: &Config) -> Result<PathBuf, StartError> {
+    let pages = config.static_root.join(step.name());
+    if pages.join("index.html").is_file() {
+        Ok(pages)
+    } else {
+        Err(StartError::StaticFolderMissing(pages))
+    }
+}
+
+fn start_with_pages(
+    listener: std::net::TcpListener,
+    step: Step,
+    config: &Config,
+    pages: PathBuf,
+) -> Result<Server, StartError> {
+    let local = listener
+        .local_addr()
+        .map_err(|err| StartError::Bind(String::from("the listener"), err))?;
+    let listen_host = local.ip().to_string();
+    // Everything that can fail for a reason a person can fix fails here,
+    // before any thread starts.
+    let tls =
+        tls::prepare(&config.tls, &listen_host, &config.tls_names).map_err(StartError::Tls)?;
+    let tls_fingerprint = tls.as_ref().map(|tls| tls.fingerprint.clone());
+    let names = server_names(config, &listen_host, tls.as_ref());
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (ended_tx, ended_rx) = oneshot::channel::<()>();
@@ -347,7 +408,7 @@ pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
             // any runtime, or none.
             let system = actix_web::rt::System::new();
             let listen = Listen {
-                bind_addr,
+                listener,
                 tls,
                 names,
             };
@@ -378,15 +439,17 @@ pub fn start(step: Step, config: &Config) -> Result<Server, StartError> {
 
 /// Where and how the server listens, prepared before its thread starts.
 struct Listen {
-    bind_addr: String,
+    listener: std::net::TcpListener,
     tls: Option<Tls>,
     names: ServerNames,
 }
 
 /// The names the server answers to: where it listens, the configured extra
 /// origins and public origin, `TLS_NAMES`, and the certificate's own names.
-fn server_names(config: &Config, tls: Option<&Tls>) -> ServerNames {
-    let mut names = ServerNames::for_listening(&config.host, &extra_origins(config));
+fn server_names(config: &Config, listen_host: &str, tls: Option<&Tls>) -> ServerNames {
+    let mut names = ServerNames::for_listening(listen_host, &extra_origins(config));
+    // The name it was asked to listen on (`--host chat.lan`), not only the address.
+    names.add(&config.host);
     for name in config
         .tls_names
         .iter()
@@ -424,11 +487,12 @@ async fn serve(
     // each socket loop watches this and closes with 1001 "going away".
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let Listen {
-        bind_addr,
+        listener,
         tls,
         names,
     } = listen;
-    let budget = connection_budget(file_limit());
+    let workers = workers();
+    let budget = connection_budget(file_limit(), workers);
     let caps = Caps {
         max_sockets: config
             .socket_caps
@@ -482,7 +546,7 @@ async fn serve(
                     .path_filter(move |path, _| stays_inside(&real_pages, path)),
             )
     })
-    .workers(WORKERS)
+    .workers(workers)
     // Each worker stops accepting at its share of the file budget, so the
     // process never runs out of files (see `connection_budget`).
     .max_connections(budget.connections_per_worker)
@@ -490,19 +554,14 @@ async fn serve(
     // The caller decides when to stop (cli::run on Ctrl-C, a test on drop).
     .disable_signals();
 
-    let bound = match tls {
-        Some(tls) => http.bind_rustls_0_23(&bind_addr, tls.server_config),
-        None => http.bind(&bind_addr),
+    let listening = match tls {
+        Some(tls) => http.listen_rustls_0_23(listener, tls.server_config),
+        None => http.listen(listener),
     };
-    let http = match bound {
+    let http = match listening {
         Ok(http) => http,
         Err(err) => {
-            let err = if err.kind() == io::ErrorKind::AddrInUse {
-                StartError::AddressInUse(bind_addr)
-            } else {
-                StartError::Bind(bind_addr, err)
-            };
-            let _ = started.send(Err(err));
+            let _ = started.send(Err(StartError::Bind(String::from("the listener"), err)));
             return;
         }
     };
@@ -528,7 +587,7 @@ async fn serve(
         log::info!(
             "file limit {}: at most {} connections, {} signaling sockets (MAX_SOCKETS), {} per address, {} new per address a minute",
             budget.file_limit,
-            budget.connections_per_worker * WORKERS,
+            budget.connections,
             caps.max_sockets,
             caps.max_sockets_per_ip,
             caps.new_sockets_per_ip_per_minute
@@ -546,15 +605,16 @@ mod tests {
 
     #[test]
     fn the_file_limit_leaves_room_for_pages_at_the_socket_cap() {
-        let budget = connection_budget(20_000);
-        assert_eq!(budget.connections_per_worker * WORKERS, 20_000 - 64);
+        let budget = connection_budget(20_000, 2);
+        assert_eq!(budget.connections, 20_000 - 64);
+        assert_eq!(budget.connections_per_worker * 2, 20_000 - 64);
         assert_eq!(budget.sockets, 20_000 - 64 - 256);
         // A small limit keeps a quarter of its connections for pages.
-        let small = connection_budget(264);
-        assert_eq!(small.connections_per_worker * WORKERS, 200);
+        let small = connection_budget(264, 4);
+        assert_eq!(small.connections_per_worker * 4, 200);
         assert_eq!(small.sockets, 150);
         // Absurdly small limits still allow something.
-        assert!(connection_budget(0).sockets >= 1);
+        assert!(connection_budget(0, 2).sockets >= 1);
     }
 
     #[test]

@@ -476,7 +476,7 @@ async fn at_the_global_cap_sockets_get_503_and_pages_still_load() {
 async fn the_file_limit_sets_the_socket_cap_and_pages_load_at_it() {
     let server = ServerProcess::start("app07", &[], Some(200));
     let log = server.log();
-    let expected = videochat::server::connection_budget(200).sockets;
+    let expected = videochat::server::connection_budget(200, videochat::server::workers()).sockets;
     assert!(
         log.contains(&format!(
             "file limit 200: at most 136 connections, {expected} signaling sockets"

@@ -36,14 +36,11 @@ pub fn serve_with_limits(step: Step, limits: Limits) -> Server {
     )
 }
 
-/// Starts `step`'s server with `config`, on a free loopback port.
+/// Starts `step`'s server with `config`, on a loopback port the test binds
+/// itself (port 0: a free one).
 pub fn serve_with(step: Step, config: Config) -> Server {
-    let config = Config {
-        host: "127.0.0.1".into(),
-        port: 0,
-        ..config
-    };
-    match server::start(step, &config) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+    match server::start_on(listener, step, &config) {
         Ok(server) => server,
         Err(err) => panic!("the server did not start: {err}"),
     }
