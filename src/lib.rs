@@ -9,18 +9,24 @@
 //!
 //! | module | job | introduced by |
 //! |---|---|---|
-//! | [`config`] | operator settings from flags and environment (`HOST`, `PORT`, `STATIC_ROOT`) | step 01 |
-//! | [`server`] | the HTTP server: a step's page folder, logging, graceful stop | step 01 |
 //! | [`cli`] | the `main` of every example: settings, start, URL, Ctrl-C | step 01 |
-//! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets and rooms, and the three relay policies), [`signaling::message`] (wire types, name rules), [`signaling::origin`], [`signaling::rate`], [`signaling::admission`] (connection caps), [`signaling::frame_guard`] (frame sizes before they are read) | step 07; direct policy step 15, rooms step 17 |
+//! | [`config`] | every setting, as clap flags and environment variables, checked into a [`config::Config`] | step 01 |
+//! | [`server`] | the HTTP server: a step's page folder, security headers, logging, graceful stop; the thread and task model | step 01 |
 //! | [`names`] | the host names the server answers to (the DNS-rebinding guard) and the `Origin` check's list | step 01; `/ws` uses it from step 07 |
-//! | [`ice`] | `GET /ice-servers`: the ICE server list, checked at start | step 09 |
-//! | [`tls`] | HTTPS: certificate files, or a self-signed certificate made at start, so a second device gets its camera | after step 17; every step accepts it |
-//! | [`random`] | unguessable hex strings: peer ids, TURN username labels | step 09 |
+//! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets), [`signaling::relay`] (the policies: [`signaling::relay::broadcast`], [`signaling::relay::rooms`]), [`signaling::message`] (the typed protocol, name rules), [`signaling::origin`], [`signaling::rate`], [`signaling::admission`] (connection caps), [`signaling::frame_guard`] (frame sizes before they are read) | step 07; direct policy step 15, rooms step 17 |
+//! | [`ice`] | `GET /ice-servers`: the ICE server list | step 09 |
 //! | [`turn`] | short-lived TURN credentials added to that list when `TURN_SECRET` is set | step 09 (optional) |
+//! | [`random`] | unguessable hex strings: peer ids, TURN username labels | step 09 |
+//! | [`tls`] | HTTPS: certificate files, or a self-signed certificate made at start, so a second device gets its camera | every step accepts it |
+//!
+//! The layers go one way: [`cli`] reads [`config`] and starts [`server`];
+//! `config` parses values with [`ice`], [`turn`] and [`tls`]; `server` puts
+//! [`signaling`], [`ice`], [`names`] and [`tls`] together. Lower layers give
+//! plain reasons; the layer that knows the setting names it.
 //!
 //! The library holds the mechanisms; each example chooses the ones its step
 //! uses, so reading `examples/appNN.rs` shows what that step's server offers.
+//! The wire protocol is the book's appendix "The signaling protocol".
 
 pub mod cli;
 pub mod config;
