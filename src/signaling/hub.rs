@@ -308,7 +308,7 @@ fn new_peer_id() -> Result<PeerId, NoId> {
 }
 
 /// The first characters of an id, enough to follow one peer in the logs.
-pub fn short(id: &str) -> &str {
+fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 

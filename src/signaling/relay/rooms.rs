@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Relay;
-use crate::signaling::hub::{PeerId, Peers};
+use crate::signaling::hub::{Delivery, PeerId, Peers};
 use crate::signaling::message::{name_key, valid_name, ClientMessage, ErrorCode, ServerMessage};
 
 /// The room every member is in when rooms have no names (steps 15-16).
@@ -88,7 +88,7 @@ impl Relay for Rooms {
                 // Whatever the page claimed, `from` is who really sent it, and
                 // a `username` riding along is the one the server checked.
                 let text = message.relayed(from, &sender.username);
-                peers.send(&target, text.into(), crate::signaling::hub::Delivery::Relay);
+                peers.send(&target, text.into(), Delivery::Relay);
             }
         }
     }
