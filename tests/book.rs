@@ -1,0 +1,126 @@
+//! The book's own consistency, which mdBook lets slide: every `{{#include}}`
+//! names a file that exists and, when it names an anchor, a file that has
+//! that anchor (so a renamed function cannot silently empty a chapter's
+//! listing); every link from one chapter to another, or to a heading in
+//! one, resolves.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+fn book() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src")
+}
+
+fn chapters() -> Vec<PathBuf> {
+    let mut chapters: Vec<PathBuf> = std::fs::read_dir(book())
+        .expect("docs/src")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    chapters.sort();
+    chapters
+}
+
+/// Every `{{#include X}}` target in `text`.
+fn includes(text: &str) -> Vec<&str> {
+    text.split("{{#include ")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("}}").map(|(target, _)| target.trim()))
+        .collect()
+}
+
+/// Every `](target)` link target in `text`.
+fn links(text: &str) -> Vec<&str> {
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(target, _)| target))
+        .filter(|target| !target.contains(' '))
+        .collect()
+}
+
+/// The ids mdBook gives the headings of `chapter` (outside code blocks).
+fn heading_ids(chapter: &Path) -> HashSet<String> {
+    let text = std::fs::read_to_string(chapter).expect("a chapter");
+    let mut in_code = false;
+    let mut ids = HashSet::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            let id: String = line
+                .trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect();
+            ids.insert(id);
+        }
+    }
+    ids
+}
+
+#[test]
+fn every_include_and_anchor_exists() {
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).expect("a chapter");
+        let name = chapter
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for target in includes(&text) {
+            seen += 1;
+            let (path, anchor) = target.split_once(':').unwrap_or((target, ""));
+            let included = chapter.parent().expect("docs/src").join(path);
+            let Ok(source) = std::fs::read_to_string(&included) else {
+                problems.push(format!("{name}: includes {path}, which does not exist"));
+                continue;
+            };
+            // `:16:` or `3:9` is a line range, not an anchor.
+            let is_anchor =
+                !anchor.is_empty() && !anchor.chars().all(|c| c.is_ascii_digit() || c == ':');
+            if is_anchor && !source.contains(&format!("ANCHOR: {anchor}\n")) {
+                problems.push(format!("{name}: {path} has no anchor {anchor:?}"));
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} includes found: is the scan broken?");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn every_link_between_chapters_resolves() {
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).expect("a chapter");
+        let name = chapter
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for target in links(&text) {
+            let (page, fragment) = target.split_once('#').unwrap_or((target, ""));
+            if page.contains(':') || (!page.is_empty() && !page.ends_with(".md")) {
+                continue; // another site, or not a chapter
+            }
+            seen += 1;
+            let linked = if page.is_empty() {
+                chapter.clone()
+            } else {
+                chapter.parent().expect("docs/src").join(page)
+            };
+            if !linked.is_file() {
+                problems.push(format!("{name}: links to {page}, which does not exist"));
+            } else if !fragment.is_empty() && !heading_ids(&linked).contains(fragment) {
+                problems.push(format!("{name}: links to {target}: no such heading"));
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} links found: is the scan broken?");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
