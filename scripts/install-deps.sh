@@ -5,9 +5,11 @@
 #   coturn (turnserver)       Debian package coturn: a real STUN/TURN server for the ICE tests
 #   nginx                     Debian package nginx: the reverse proxy of deploy/nginx/, tested in tests/https.rs
 #   mdBook                    from crates.io, pinned, built once into ~/.cargo/bin
+#   mdbook-mermaid            from crates.io, pinned: draws the book's diagrams
 set -euo pipefail
 
 MDBOOK_VERSION=0.5.4
+MDBOOK_MERMAID_VERSION=0.17.1
 
 missing_packages=()
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
@@ -44,4 +46,9 @@ if ! mdbook --version 2>/dev/null | grep -q "v${MDBOOK_VERSION}"; then
   echo "installing mdbook ${MDBOOK_VERSION} (about a minute, once)"
   # Only the search feature: the book is built, never served, by the checks.
   cargo install mdbook --version "${MDBOOK_VERSION}" --locked --no-default-features --features search --quiet
+fi
+
+if ! mdbook-mermaid --version 2>/dev/null | grep -q "${MDBOOK_MERMAID_VERSION}"; then
+  echo "installing mdbook-mermaid ${MDBOOK_MERMAID_VERSION} (a minute or two, once)"
+  cargo install mdbook-mermaid --version "${MDBOOK_MERMAID_VERSION}" --locked --quiet
 fi

@@ -15,4 +15,6 @@ cargo test
 echo "== cargo doc (the crate docs' links must resolve)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 echo "== mdbook build docs"
+# mdbook-mermaid's scripts (mermaid.min.js, mermaid-init.js) are written, not kept in git.
+mdbook-mermaid install docs >/dev/null
 mdbook build docs

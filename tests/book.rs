@@ -4,6 +4,8 @@
 //! listing); every link from one chapter to another, or to a heading in
 //! one, resolves.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -123,4 +125,84 @@ fn every_link_between_chapters_resolves() {
     }
     assert!(seen > 20, "only {seen} links found: is the scan broken?");
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// `mdbook` and `mdbook-mermaid`: from `PATH`, or where `cargo install` puts them.
+fn tool(name: &str) -> PathBuf {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .map(|home| home.join("bin"));
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(cargo_bin)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{name} is missing: `bash scripts/install-deps.sh` installs it"))
+}
+
+/// Every diagram in the book is drawn: the book is built (with the mermaid
+/// preprocessor), each chapter with diagrams is opened in Chromium, and each
+/// diagram must have become a picture, not mermaid's "syntax error" one.
+#[test]
+fn every_diagram_renders_in_the_built_book() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let out = std::env::temp_dir().join(format!("videochat-book-{}", std::process::id()));
+    let status = std::process::Command::new(tool("mdbook-mermaid"))
+        .arg("install")
+        .arg(&docs)
+        .status()
+        .expect("run mdbook-mermaid install");
+    assert!(status.success(), "mdbook-mermaid install failed");
+    let status = std::process::Command::new(tool("mdbook"))
+        .args(["build", "--dest-dir"])
+        .arg(&out)
+        .arg(&docs)
+        .status()
+        .expect("run mdbook build");
+    assert!(status.success(), "mdbook build failed");
+
+    let mut pages = Vec::new();
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).expect("a chapter");
+        let diagrams = text.matches("```mermaid").count();
+        if diagrams > 0 {
+            let stem = chapter
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            pages.push((out.join(format!("{stem}.html")), diagrams));
+        }
+    }
+    assert!(
+        pages.len() >= 6,
+        "diagrams in only {} chapters",
+        pages.len()
+    );
+    common::browser::run(async {
+        let browser = common::browser::browser().await;
+        for (page, diagrams) in &pages {
+            let url = format!("file://{}", page.display());
+            let window = browser.open("book", &url).await;
+            let condition = format!(
+                "const blocks = [...document.querySelectorAll('pre.mermaid')]; \
+                 const drawn = blocks.filter((b) => b.querySelector('svg') \
+                   && !b.querySelector('svg[aria-roledescription=\"error\"]') \
+                   && !b.textContent.includes('Syntax error')); \
+                 return blocks.length === {diagrams} && drawn.length === {diagrams} && drawn.length;"
+            );
+            window
+                .wait_for(
+                    &format!("{diagrams} diagrams drawn in {}", page.display()),
+                    &condition,
+                    std::time::Duration::from_secs(20),
+                )
+                .await;
+            window.close().await;
+        }
+    });
+    let _ = std::fs::remove_dir_all(&out);
 }
