@@ -40,6 +40,14 @@
     };
   }
   window.addEventListener('error', (event) => remember(`uncaught: ${event.message}`));
+  // A script, module or style sheet that fails to load fires `error` on its
+  // element, which does not bubble: listen in the capture phase.
+  window.addEventListener('error', (event) => {
+    const element = event.target;
+    if (element && element !== window && (element.src || element.href)) {
+      remember(`uncaught: failed to load ${element.tagName.toLowerCase()} ${element.src || element.href}`);
+    }
+  }, true);
   window.addEventListener('unhandledrejection', (event) =>
     remember(`unhandled rejection: ${show(event.reason)}`));
   // A Content-Security-Policy violation is a defect of the page as surely as
