@@ -23,6 +23,22 @@ fn chapters() -> Vec<PathBuf> {
     chapters
 }
 
+/// Each chapter's file name, path and text.
+fn read_chapters() -> Vec<(String, PathBuf, String)> {
+    chapters()
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("a chapter");
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (name, path, text)
+        })
+        .collect()
+}
+
 /// Every `{{#include X}}` target in `text`.
 fn includes(text: &str) -> Vec<&str> {
     text.split("{{#include ")
@@ -67,13 +83,7 @@ fn heading_ids(chapter: &Path) -> HashSet<String> {
 fn every_include_and_anchor_exists() {
     let mut problems = Vec::new();
     let mut seen = 0;
-    for chapter in chapters() {
-        let text = std::fs::read_to_string(&chapter).expect("a chapter");
-        let name = chapter
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+    for (name, chapter, text) in read_chapters() {
         for target in includes(&text) {
             seen += 1;
             let (path, anchor) = target.split_once(':').unwrap_or((target, ""));
@@ -98,13 +108,7 @@ fn every_include_and_anchor_exists() {
 fn every_link_between_chapters_resolves() {
     let mut problems = Vec::new();
     let mut seen = 0;
-    for chapter in chapters() {
-        let text = std::fs::read_to_string(&chapter).expect("a chapter");
-        let name = chapter
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+    for (name, chapter, text) in read_chapters() {
         for target in links(&text) {
             let (page, fragment) = target.split_once('#').unwrap_or((target, ""));
             if page.contains(':') || (!page.is_empty() && !page.ends_with(".md")) {
@@ -165,8 +169,7 @@ fn every_diagram_renders_in_the_built_book() {
     assert!(status.success(), "mdbook build failed");
 
     let mut pages = Vec::new();
-    for chapter in chapters() {
-        let text = std::fs::read_to_string(&chapter).expect("a chapter");
+    for (_, chapter, text) in read_chapters() {
         let diagrams = text.matches("```mermaid").count();
         if diagrams > 0 {
             let stem = chapter
