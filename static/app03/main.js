@@ -7,8 +7,7 @@
 // it already lists every candidate (a=candidate lines) and can be copied to
 // the other window in one piece.
 //
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');

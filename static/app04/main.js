@@ -6,11 +6,7 @@
 // connection what the offerer sends, createAnswer says what it agrees to, and
 // (vanilla ICE again) the answer is shown once gathering is complete.
 //
-// From step 03: createOffer, setLocalDescription, and waiting for ICE
-// gathering before the offer is shown.
-//
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');

@@ -6,11 +6,7 @@
 // offer/answer exchange, ICE checks the candidate pairs, DTLS secures the
 // chosen one, and the connection state reaches "connected".
 //
-// From steps 03-04: the offer and the answer, each shown once ICE gathering
-// is complete (vanilla ICE).
-//
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');

@@ -6,11 +6,7 @@
 // shown in a muted <video>, and its sound plays through a separate <audio>, so
 // muting or hiding the picture never silences the voice.
 //
-// From steps 03-05: offer, answer and connection by copy and paste, each SDP
-// shown once ICE gathering is complete (vanilla ICE).
-//
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');

@@ -7,11 +7,7 @@
 // of being copied by hand. The server relays each message to every other
 // connected page, so this step is for two windows (step 15 addresses peers).
 //
-// From steps 03-06: offer, answer, vanilla ICE (each SDP is sent once ICE
-// gathering completes), and the other side's video and sound.
-//
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');

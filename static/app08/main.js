@@ -6,11 +6,7 @@
 // The other side is not told (step 13 adds that); it notices when its
 // connection state becomes "disconnected" or "failed", and cleans up too.
 //
-// From step 07: the offer and answer travel through the server's WebSocket.
-// From steps 03-06: offer, answer, vanilla ICE, and the other side's media.
-//
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');

@@ -7,12 +7,7 @@
 // "server-reflexive" candidate), which is what lets two browsers on different
 // networks find each other. The SDP is still sent once gathering completes.
 //
-// From step 08: Leave, and cleaning up when the other side's connection is lost.
-// From step 07: the offer and answer travel through the server's WebSocket.
-// From steps 03-06: offer, answer, vanilla ICE, and the other side's media.
-//
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');

@@ -7,14 +7,7 @@
 // answering side receives it in a `datachannel` event. Chat lines then go
 // straight from browser to browser.
 //
-// From step 10: trickle ICE (the SDP at once, then each candidate).
-// From step 09: the ICE servers come from the server (GET /ice-servers).
-// From step 08: Leave, and cleaning up when the other side's connection is lost.
-// From step 07: the offer and answer travel through the server's WebSocket.
-// From steps 03-06: offer, answer, vanilla ICE, and the other side's media.
-//
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');

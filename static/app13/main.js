@@ -9,26 +9,7 @@
 // closing the connection; on `pagehide` there is no time to wait.
 // The data channel now carries JSON: {type: 'chat', text} or {type: 'leave'}.
 //
-// From step 12: mid-call device changes and perfect negotiation.
-//
-// A call can change after it starts. Turning a device off replaces its track
-// with none (replaceTrack(null)); turning it on again puts the new track on the
-// same transceiver, so nothing piles up. When the call itself must change (a
-// device the call never had), the connection fires `negotiationneeded` and
-// a new offer/answer follows, from either side. "Perfect negotiation" settles
-// two offers crossing: the polite side (the one that was called) rolls its own
-// back and answers; the impolite side ignores the other's. Every message
-// carries the call's id, so a renegotiation is never mistaken for a new call.
-//
-// From step 11: chat over a data channel labelled "chat".
-// From step 10: trickle ICE (the SDP at once, then each candidate).
-// From step 09: the ICE servers come from the server (GET /ice-servers).
-// From step 08: Leave, and cleaning up when the other side's connection is lost.
-// From step 07: the offer and answer travel through the server's WebSocket.
-// From steps 03-06: offer, answer, vanilla ICE, and the other side's media.
-//
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');

@@ -8,44 +8,7 @@
 // first calls the newcomer when its `join` arrives, so pressing Join is what
 // starts the call. Both names are shown, always as text.
 //
-// From step 14: sendrecv transceivers from the first offer.
-//
-// An offer describes what the offerer sends; with no device on it offered
-// nothing, and the answering side had nowhere to send its camera. The fix is
-// at the root: every call starts with one audio and one video transceiver
-// whose direction is sendrecv, on both sides, with or without a track yet.
-// A device turned on later only fills its sender (replaceTrack): no
-// renegotiation, no second offer from the answering side.
-//
-// From step 13: the leave notice.
-//
-// Leaving (the Leave button, or closing or reloading the tab) first sends
-// {type: 'leave'}: over the data channel, which goes straight to the peer, and
-// through the server as a backup. The peer tears down at once. The button
-// waits until the peer has closed the channel (so the notice arrived) before
-// closing the connection; on `pagehide` there is no time to wait.
-// The data channel now carries JSON: {type: 'chat', text} or {type: 'leave'}.
-//
-// From step 12: mid-call device changes and perfect negotiation.
-//
-// A call can change after it starts. Turning a device off replaces its track
-// with none (replaceTrack(null)); turning it on again puts the new track on the
-// same transceiver, so nothing piles up. When the call itself must change (a
-// device the call never had), the connection fires `negotiationneeded` and
-// a new offer/answer follows, from either side. "Perfect negotiation" settles
-// two offers crossing: the polite side (the one that was called) rolls its own
-// back and answers; the impolite side ignores the other's. Every message
-// carries the call's id, so a renegotiation is never mistaken for a new call.
-//
-// From step 11: chat over a data channel labelled "chat".
-// From step 10: trickle ICE (the SDP at once, then each candidate).
-// From step 09: the ICE servers come from the server (GET /ice-servers).
-// From step 08: Leave, and cleaning up when the other side's connection is lost.
-// From step 07: the offer and answer travel through the server's WebSocket.
-// From steps 03-06: offer, answer, vanilla ICE, and the other side's media.
-//
-// From step 02: each checkbox asks for its own device with getUserMedia, and
-// turning a box off stops that device's tracks.
+// What the steps before added is in the book, one chapter per step.
 
 const statusText = document.getElementById('status');
 const cameraBox = document.getElementById('camera');
@@ -53,7 +16,7 @@ const microphoneBox = document.getElementById('microphone');
 const localVideo = document.getElementById('local-video');
 const remoteVideo = document.getElementById('remote-video');
 const remoteAudio = document.getElementById('remote-audio');
-const sendOfferButton = document.getElementById('send-offer');
+const callAgainButton = document.getElementById('send-offer');
 const joinForm = document.getElementById('join-form');
 const usernameInput = document.getElementById('username');
 const joinButton = document.getElementById('join');
@@ -463,7 +426,7 @@ function connectSignaling() {
   ws.addEventListener('close', (event) => {
     console.log(`signaling socket closed: ${event.code} ${event.reason}`);
     if (socket !== ws) return;
-    sendOfferButton.disabled = true;
+    callAgainButton.disabled = true;
     joinButton.disabled = true;
     setStatus(`Lost the signaling server (${event.code}${event.reason ? `: ${event.reason}` : ''}); reconnecting…`);
     setTimeout(connectSignaling, reconnectDelay);
@@ -700,7 +663,7 @@ function showPeer(id, name) {
   peerId = id;
   peerName = name;
   remoteUsername.textContent = name ?? 'Waiting for someone to join…';
-  sendOfferButton.disabled = id === null;
+  callAgainButton.disabled = id === null;
 }
 
 // Someone joined after us: we were here first, so we call them.
@@ -806,7 +769,7 @@ function sendMessage(event) {
 }
 // ANCHOR_END: chat
 
-sendOfferButton.addEventListener('click', sendOffer);
+callAgainButton.addEventListener('click', sendOffer);
 chatForm.addEventListener('submit', sendMessage);
 joinForm.addEventListener('submit', join);
 // Closing or reloading the tab: no time to wait for anything, so just send.
