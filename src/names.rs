@@ -126,7 +126,7 @@ pub fn host_name() -> Option<String> {
 }
 
 /// `scheme://host[:port]` as the host and the port (the scheme's default when absent).
-pub fn origin_host_and_port(origin: &str) -> Option<(String, u16)> {
+fn origin_host_and_port(origin: &str) -> Option<(String, u16)> {
     let (scheme, authority) = origin.trim_end_matches('/').split_once("://")?;
     let default_port = match scheme.to_ascii_lowercase().as_str() {
         "http" => 80,

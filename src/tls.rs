@@ -118,7 +118,7 @@ fn from_files(cert_path: &Path, key_path: &Path) -> Result<Tls, TlsError> {
         return Err(TlsError(format!(
             "TLS_CERT {} expired on {}: browsers will refuse it (renew it, or use --tls-self-signed)",
             cert_path.display(),
-            httpdate(not_after)
+            day_of(not_after)
         )));
     }
     let fingerprint = fingerprint(leaf);
@@ -264,7 +264,7 @@ fn fingerprint(der: &CertificateDer<'_>) -> String {
 }
 
 /// A date for a person: `2026-11-29`.
-fn httpdate(time: SystemTime) -> String {
+fn day_of(time: SystemTime) -> String {
     let date = time::OffsetDateTime::from(time).date();
     format!("{date}")
 }

@@ -100,10 +100,6 @@ impl Admission {
         }
     }
 
-    pub fn caps(&self) -> Caps {
-        self.caps
-    }
-
     /// Admits one more socket from `ip`, or says why not.
     pub fn admit(&self, ip: IpAddr, now: Instant) -> Result<Permit, Refusal> {
         let address = counted_as(ip);

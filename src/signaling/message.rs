@@ -133,15 +133,19 @@ impl ClientMessage {
     /// rest is copied as it came.
     pub fn relayed(&self, from: &str, username: &str) -> String {
         let from = raw_string(from);
-        let username = raw_string(username);
+        // Only a message that carries a username gets the checked one.
+        let username = self
+            .fields
+            .contains_key("username")
+            .then(|| raw_string(username));
         let mut out: BTreeMap<&str, &RawValue> = self
             .fields
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_ref()))
             .collect();
         out.insert("from", &from);
-        if out.contains_key("username") {
-            out.insert("username", &username);
+        if let Some(username) = &username {
+            out.insert("username", username);
         }
         // A map of strings and raw JSON always serializes.
         serde_json::to_string(&out).unwrap_or_default()
