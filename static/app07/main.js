@@ -1,324 +1,23 @@
-'use strict';
-
 // Step 07: automatic signaling through the server.
 //
-// The page opens a WebSocket to the server's /ws. The offer and the answer
-// travel through it as JSON messages, {type: 'offer' | 'answer', sdp}, instead
-// of being copied by hand. The server relays each message to every other
-// connected page, so this step is for two windows (step 15 addresses peers).
-//
-// What the steps before added is in the book, one chapter per step.
+// The page opens a WebSocket to the server's /ws, and the offer and the
+// answer travel through it as JSON messages, {type: 'offer' | 'answer', sdp},
+// instead of being copied by hand. The server relays each message to every
+// other connected page, so this step is for two windows. From this step the
+// script is split into ES modules, one job each: media.js (the devices),
+// signaling.js (the socket), peer.js (the connection), ui.js (the screen),
+// and this file, which only wires them together.
 
-const statusText = document.getElementById('status');
-const cameraBox = document.getElementById('camera');
-const microphoneBox = document.getElementById('microphone');
-const localVideo = document.getElementById('local-video');
-const remoteVideo = document.getElementById('remote-video');
-const remoteAudio = document.getElementById('remote-audio');
+import { setUpDevices } from './media.js';
+import { handleAnswer, handleOffer, sendOffer } from './peer.js';
+import { connectSignaling } from './signaling.js';
+import { setStatus, showStates } from './ui.js';
+
 const sendOfferButton = document.getElementById('send-offer');
-const pcStates = document.getElementById('pc-states');
 
-// No ICE servers yet: two windows on one machine reach each other through
-// their host candidates. Step 09 adds a STUN server for real networks.
-const rtcConfiguration = { iceServers: [] };
-
-// The connection to the other window. One at a time: a new attempt closes the old one.
-let pc = null;
-
-// The signaling socket, and how long to wait before reconnecting it.
-let socket = null;
-let reconnectDelay = 1000;
-const MAX_RECONNECT_DELAY = 10000;
-
-// The tracks this page has open, whatever device they come from.
-const localStream = new MediaStream();
-
-// What each checkbox controls. `request` counts getUserMedia calls so that an
-// answer arriving after the box was turned off (or on again) is recognised as stale.
-const devices = {
-  video: { box: cameraBox, name: 'camera', request: 0 },
-  audio: { box: microphoneBox, name: 'microphone', request: 0 },
-};
-
-// Shows what the page is doing, in words, and logs it for the console.
-function setStatus(text) {
-  statusText.textContent = text;
-  console.log(`status: ${text}`);
-}
-
-// ANCHOR: showLocalVideo
-// Puts the current camera track (if any) in the local <video>; with none, the
-// element is emptied so it does not freeze on the last picture.
-function showLocalVideo() {
-  const videoTracks = localStream.getVideoTracks();
-  localVideo.srcObject = videoTracks.length > 0 ? new MediaStream(videoTracks) : null;
-}
-// ANCHOR_END: showLocalVideo
-
-// ANCHOR: describeMediaError
-// A sentence a person can act on, for each way getUserMedia can fail.
-function describeMediaError(error, name) {
-  switch (error.name) {
-    case 'NotAllowedError':
-    case 'SecurityError':
-      return `Permission to use the ${name} was denied. Allow it in the browser's site settings, then tick the box again.`;
-    case 'NotFoundError':
-    case 'OverconstrainedError':
-      return `No ${name} was found. Connect one, then tick the box again.`;
-    case 'NotReadableError':
-    case 'AbortError':
-      return `The ${name} could not be started: another program may be using it. Close that program, then tick the box again.`;
-    default:
-      return `The ${name} could not be started (${error.name}: ${error.message}).`;
-  }
-}
-// ANCHOR_END: describeMediaError
-
-async function startDevice(kind) {
-  const device = devices[kind];
-  const request = ++device.request;
-
-  // getUserMedia exists only in secure contexts: https, or http on localhost.
-  if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) {
-    device.box.checked = false;
-    setStatus(`The ${device.name} needs a secure page: open it as http://localhost:… or over https.`);
-    return;
-  }
-
-  setStatus(`Starting the ${device.name}…`);
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ [kind]: true });
-  } catch (error) {
-    console.error(`getUserMedia(${kind}) failed:`, error);
-    if (request === device.request) {
-      device.box.checked = false;
-      setStatus(describeMediaError(error, device.name));
-    }
-    return;
-  }
-
-  // The box was turned off, or turned off and on again, while we waited.
-  if (request !== device.request || !device.box.checked) {
-    stream.getTracks().forEach((track) => track.stop());
-    return;
-  }
-
-  for (const track of stream.getTracks()) {
-    // The device can vanish on its own: unplugged, or taken by the system.
-    track.addEventListener('ended', () => {
-      console.log(`${device.name} track ended by the browser`);
-      if (localStream.getTrackById(track.id)) {
-        stopDevice(kind);
-        device.box.checked = false;
-        setStatus(`The ${device.name} stopped (was it unplugged?). Tick the box to try again.`);
-      }
-    });
-    localStream.addTrack(track);
-    console.log(`${device.name} started: ${track.label}`);
-  }
-  showLocalVideo();
-  setStatus(`The ${device.name} is on.`);
-}
-
-// ANCHOR: stopDevice
-function stopDevice(kind) {
-  const device = devices[kind];
-  device.request++; // any getUserMedia still in flight is now stale
-  const tracks = kind === 'video' ? localStream.getVideoTracks() : localStream.getAudioTracks();
-  for (const track of tracks) {
-    track.stop();
-    localStream.removeTrack(track);
-  }
-  showLocalVideo();
-  console.log(`${device.name} stopped`);
-  setStatus(`The ${device.name} is off.`);
-}
-// ANCHOR_END: stopDevice
-
-function onDeviceBoxChange(kind) {
-  if (devices[kind].box.checked) {
-    startDevice(kind);
-  } else {
-    stopDevice(kind);
-  }
-}
-
-// Shows the four states of the connection in words, so the handshake can be watched.
-function showStates() {
-  if (!pc) {
-    pcStates.textContent = 'No connection yet.';
-    return;
-  }
-  pcStates.textContent =
-    `signaling: ${pc.signalingState} · ICE gathering: ${pc.iceGatheringState} · ` +
-    `ICE connection: ${pc.iceConnectionState} · connection: ${pc.connectionState}`;
-}
-
-// ANCHOR: newPeerConnection
-// Makes a fresh connection (closing any earlier one) that logs every state change.
-function newPeerConnection() {
-  closePeerConnection();
-  const connection = new RTCPeerConnection(rtcConfiguration);
-  const stateEvents = [
-    'signalingstatechange',
-    'icegatheringstatechange',
-    'iceconnectionstatechange',
-    'connectionstatechange',
-  ];
-  for (const eventName of stateEvents) {
-    connection.addEventListener(eventName, () => {
-      if (connection !== pc) return; // an old connection's last words
-      console.log(`${eventName}: signaling=${connection.signalingState} gathering=${connection.iceGatheringState} ` +
-        `ice=${connection.iceConnectionState} connection=${connection.connectionState}`);
-      showStates();
-    });
-  }
-  connection.addEventListener('connectionstatechange', () => {
-    if (connection === pc) describeConnectionState(connection.connectionState);
-  });
-  connection.addEventListener('track', (event) => {
-    if (connection === pc) showRemoteTrack(event);
-  });
-  connection.addEventListener('icecandidate', (event) => {
-    console.log(`ICE candidate: ${event.candidate ? event.candidate.candidate : '(gathering complete)'}`);
-  });
-  pc = connection;
-  showStates();
-  return connection;
-}
-// ANCHOR_END: newPeerConnection
-
-// ANCHOR: describeConnectionState
-// Puts the connection state, the one that sums up ICE and DTLS, into words.
-function describeConnectionState(state) {
-  switch (state) {
-    case 'connecting':
-      setStatus('Connecting: checking candidate pairs and securing the connection…');
-      break;
-    case 'connected':
-      setStatus('Connected: the connection state is "connected".');
-      break;
-    case 'disconnected':
-      setStatus('The connection is interrupted; it may recover by itself.');
-      break;
-    case 'failed':
-      setStatus('The connection failed. Create a new offer to try again.');
-      break;
-    default:
-      break;
-  }
-}
-// ANCHOR_END: describeConnectionState
-
-// ANCHOR: showRemoteTrack
-// Shows the other side's media. The offer/answer ties each track to the
-// sender's stream, so both tracks usually arrive in event.streams[0].
-function showRemoteTrack(event) {
-  const { track } = event;
-  console.log(`remote ${track.kind} track arrived`);
-  const stream = event.streams[0] ?? new MediaStream([track]);
-  if (track.kind === 'video' && remoteVideo.srcObject !== stream) {
-    remoteVideo.srcObject = stream;
-  }
-  if (track.kind === 'audio' && remoteAudio.srcObject !== stream) {
-    remoteAudio.srcObject = stream;
-    // Browsers may refuse to play sound before the person has clicked on the
-    // page; say so instead of failing silently.
-    remoteAudio.play().catch((error) => {
-      console.warn('remote audio did not start:', error);
-      if (error.name === 'NotAllowedError') {
-        setStatus('Click anywhere on the page to hear the other side.');
-        document.addEventListener('click', () => remoteAudio.play().catch(() => {}), { once: true });
-      }
-    });
-  }
-}
-// ANCHOR_END: showRemoteTrack
-
-function clearRemoteMedia() {
-  remoteVideo.srcObject = null;
-  remoteAudio.srcObject = null;
-}
-
-function closePeerConnection() {
-  if (!pc) return;
-  pc.close();
-  pc = null;
-  clearRemoteMedia();
-  console.log('peer connection closed');
-  showStates();
-}
-
-// Sends every local track on `connection`.
-function addLocalTracks(connection) {
-  for (const track of localStream.getTracks()) {
-    connection.addTrack(track, localStream);
-  }
-}
-
-// ANCHOR: waitForIceGathering
-// Vanilla ICE: resolves once gathering is complete, when the local description
-// lists every candidate.
-function waitForIceGathering(connection) {
-  return new Promise((resolve) => {
-    const check = () => {
-      if (connection.iceGatheringState === 'complete') {
-        connection.removeEventListener('icegatheringstatechange', check);
-        resolve();
-      }
-    };
-    connection.addEventListener('icegatheringstatechange', check);
-    check();
-  });
-}
-// ANCHOR_END: waitForIceGathering
-
-// ANCHOR: signaling
-// Opens the signaling socket; if it drops, tries again with a growing delay.
-function connectSignaling() {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
-  socket = ws;
-  ws.addEventListener('open', () => {
-    console.log('signaling socket open');
-    reconnectDelay = 1000;
-    sendOfferButton.disabled = false;
-    setStatus('Connected to the signaling server. Turn on a device and press Send offer, or wait for an offer.');
-  });
-  ws.addEventListener('message', (event) => onSignalingMessage(event.data));
-  ws.addEventListener('error', () => console.error('signaling socket error'));
-  ws.addEventListener('close', (event) => {
-    console.log(`signaling socket closed: ${event.code} ${event.reason}`);
-    if (socket !== ws) return;
-    sendOfferButton.disabled = true;
-    setStatus(`Lost the signaling server (${event.code}${event.reason ? `: ${event.reason}` : ''}); reconnecting…`);
-    setTimeout(connectSignaling, reconnectDelay);
-    reconnectDelay = Math.min(reconnectDelay * 2, MAX_RECONNECT_DELAY);
-  });
-}
-
-// Sends one message through the server; says so when the socket is not open.
-function sendSignal(message) {
-  if (!socket || socket.readyState !== WebSocket.OPEN) {
-    setStatus('Not connected to the signaling server; try again in a moment.');
-    return false;
-  }
-  socket.send(JSON.stringify(message));
-  console.log(`sent ${message.type}`);
-  return true;
-}
-
-// Every message from the server. Anything unexpected is logged and ignored.
-function onSignalingMessage(data) {
-  let message;
-  try {
-    message = JSON.parse(data);
-  } catch (error) {
-    console.warn('ignored a signaling message that is not JSON:', data);
-    return;
-  }
-  console.log(`received ${message.type}`);
+// ANCHOR: onSignalingMessage
+// Every message from the server, handed to the module whose job it is.
+function onSignalingMessage(message) {
   switch (message.type) {
     case 'offer':
       if (typeof message.sdp === 'string') handleOffer(message.sdp);
@@ -336,85 +35,19 @@ function onSignalingMessage(data) {
       console.warn(`ignored a message of type ${message.type}`);
   }
 }
-// ANCHOR_END: signaling
-
-// ANCHOR: sendOffer
-async function sendOffer() {
-  if (localStream.getTracks().length === 0) {
-    setStatus('Turn on the camera or the microphone first: the offer describes the media you will send.');
-    return;
-  }
-  const connection = newPeerConnection();
-  addLocalTracks(connection);
-  setStatus('Creating the offer…');
-  try {
-    await connection.setLocalDescription(await connection.createOffer());
-    setStatus('Gathering ICE candidates…');
-    await waitForIceGathering(connection);
-  } catch (error) {
-    console.error('creating the offer failed:', error);
-    if (connection === pc) {
-      closePeerConnection();
-      setStatus(`The offer could not be created (${error.message}). Try again.`);
-    }
-    return;
-  }
-  if (connection !== pc) return; // pressed again meanwhile: the newer attempt wins
-  if (sendSignal({ type: 'offer', sdp: connection.localDescription.sdp })) {
-    setStatus('Offer sent: waiting for the answer…');
-  }
-}
-// ANCHOR_END: sendOffer
-
-// ANCHOR: handleOffer
-async function handleOffer(sdp) {
-  const connection = newPeerConnection();
-  setStatus('Received an offer: answering…');
-  try {
-    await connection.setRemoteDescription({ type: 'offer', sdp });
-    // Tracks are added after the offer is read, so they ride on the
-    // transceivers the offer created instead of asking for new ones.
-    addLocalTracks(connection);
-    await connection.setLocalDescription(await connection.createAnswer());
-    await waitForIceGathering(connection);
-  } catch (error) {
-    console.error('answering the offer failed:', error);
-    if (connection === pc) {
-      closePeerConnection();
-      setStatus(`Could not answer the offer (${error.message}).`);
-    }
-    return;
-  }
-  if (connection !== pc) return; // a newer offer replaced this one
-  if (sendSignal({ type: 'answer', sdp: connection.localDescription.sdp })) {
-    setStatus('Answer sent: connecting…');
-  }
-}
-// ANCHOR_END: handleOffer
-
-// ANCHOR: handleAnswer
-async function handleAnswer(sdp) {
-  if (!pc || pc.signalingState !== 'have-local-offer') {
-    console.warn(`ignored an answer: no offer is waiting (signaling state ${pc ? pc.signalingState : 'none'})`);
-    return;
-  }
-  const connection = pc;
-  try {
-    await connection.setRemoteDescription({ type: 'answer', sdp });
-  } catch (error) {
-    console.error('setting the answer failed:', error);
-    if (connection === pc) setStatus(`The answer could not be used (${error.message}). Send a new offer.`);
-  }
-}
-// ANCHOR_END: handleAnswer
+// ANCHOR_END: onSignalingMessage
 
 sendOfferButton.addEventListener('click', sendOffer);
-cameraBox.addEventListener('change', () => onDeviceBoxChange('video'));
-microphoneBox.addEventListener('change', () => onDeviceBoxChange('audio'));
-
-// A reload can keep checkboxes ticked from before; start from a known state.
-cameraBox.checked = false;
-microphoneBox.checked = false;
-showStates();
+setUpDevices();
+showStates(null);
 setStatus('Connecting to the signaling server…');
-connectSignaling();
+connectSignaling({
+  onOpen() {
+    sendOfferButton.disabled = false;
+    setStatus('Connected to the signaling server. Turn on a device and press Send offer, or wait for an offer.');
+  },
+  onClose() {
+    sendOfferButton.disabled = true;
+  },
+  onMessage: onSignalingMessage,
+});

@@ -1,0 +1,181 @@
+// The connection to the other window: making it, the offer and the answer
+// that set it up, and closing it. This module owns `pc`.
+
+import { iceServersLoaded } from './ice-servers.js';
+import { localStream } from './media.js';
+import { sendSignal } from './signaling.js';
+import { clearRemoteMedia, setStatus, showRemoteTrack, showStates } from './ui.js';
+
+// The connection to the other window. One at a time: a new attempt closes the old one.
+let pc = null;
+
+// ANCHOR: newPeerConnection
+// Makes a fresh connection (closing any earlier one) that logs every state change.
+function newPeerConnection(iceServers) {
+  closePeerConnection();
+  const connection = new RTCPeerConnection({ iceServers });
+  const stateEvents = [
+    'signalingstatechange',
+    'icegatheringstatechange',
+    'iceconnectionstatechange',
+    'connectionstatechange',
+  ];
+  for (const eventName of stateEvents) {
+    connection.addEventListener(eventName, () => {
+      if (connection !== pc) return; // an old connection's last words
+      console.log(`${eventName}: signaling=${connection.signalingState} gathering=${connection.iceGatheringState} ` +
+        `ice=${connection.iceConnectionState} connection=${connection.connectionState}`);
+      showStates(connection);
+    });
+  }
+  connection.addEventListener('connectionstatechange', () => {
+    if (connection === pc) describeConnectionState(connection.connectionState);
+  });
+  connection.addEventListener('track', (event) => {
+    if (connection === pc) showRemoteTrack(event);
+  });
+  connection.addEventListener('icecandidate', (event) => {
+    console.log(`ICE candidate: ${event.candidate ? event.candidate.candidate : '(gathering complete)'}`);
+  });
+  pc = connection;
+  showStates(pc);
+  return connection;
+}
+// ANCHOR_END: newPeerConnection
+
+// ANCHOR: describeConnectionState
+// Puts the connection state, the one that sums up ICE and DTLS, into words.
+function describeConnectionState(state) {
+  switch (state) {
+    case 'connecting':
+      setStatus('Connecting: checking candidate pairs and securing the connection…');
+      break;
+    case 'connected':
+      setStatus('Connected: the connection state is "connected".');
+      break;
+    case 'disconnected':
+    case 'failed':
+      // Nothing tells this page that the other side left (step 13 adds a
+      // message for it), so a lost connection is taken to mean it did.
+      closePeerConnection();
+      setStatus(`The other side left (the connection became ${state}). Send an offer to call again.`);
+      break;
+    default:
+      break;
+  }
+}
+// ANCHOR_END: describeConnectionState
+
+function closePeerConnection() {
+  if (!pc) return;
+  pc.close();
+  pc = null;
+  clearRemoteMedia();
+  console.log('peer connection closed');
+  showStates(pc);
+}
+
+// Sends every local track on `connection`.
+function addLocalTracks(connection) {
+  for (const track of localStream.getTracks()) {
+    connection.addTrack(track, localStream);
+  }
+}
+
+// ANCHOR: waitForIceGathering
+// Vanilla ICE: resolves once gathering is complete, when the local description
+// lists every candidate.
+function waitForIceGathering(connection) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (connection.iceGatheringState === 'complete') {
+        connection.removeEventListener('icegatheringstatechange', check);
+        resolve();
+      }
+    };
+    connection.addEventListener('icegatheringstatechange', check);
+    check();
+  });
+}
+// ANCHOR_END: waitForIceGathering
+
+// ANCHOR: sendOffer
+export async function sendOffer() {
+  if (localStream.getTracks().length === 0) {
+    setStatus('Turn on the camera or the microphone first: the offer describes the media you will send.');
+    return;
+  }
+  const connection = newPeerConnection(await iceServersLoaded);
+  addLocalTracks(connection);
+  setStatus('Creating the offer…');
+  try {
+    await connection.setLocalDescription(await connection.createOffer());
+    setStatus('Gathering ICE candidates…');
+    await waitForIceGathering(connection);
+  } catch (error) {
+    console.error('creating the offer failed:', error);
+    if (connection === pc) {
+      closePeerConnection();
+      setStatus(`The offer could not be created (${error.message}). Try again.`);
+    }
+    return;
+  }
+  if (connection !== pc) return; // pressed again meanwhile: the newer attempt wins
+  if (sendSignal({ type: 'offer', sdp: connection.localDescription.sdp })) {
+    setStatus('Offer sent: waiting for the answer…');
+  }
+}
+// ANCHOR_END: sendOffer
+
+// ANCHOR: handleOffer
+export async function handleOffer(sdp) {
+  const connection = newPeerConnection(await iceServersLoaded);
+  setStatus('Received an offer: answering…');
+  try {
+    await connection.setRemoteDescription({ type: 'offer', sdp });
+    // Tracks are added after the offer is read, so they ride on the
+    // transceivers the offer created instead of asking for new ones.
+    addLocalTracks(connection);
+    await connection.setLocalDescription(await connection.createAnswer());
+    await waitForIceGathering(connection);
+  } catch (error) {
+    console.error('answering the offer failed:', error);
+    if (connection === pc) {
+      closePeerConnection();
+      setStatus(`Could not answer the offer (${error.message}).`);
+    }
+    return;
+  }
+  if (connection !== pc) return; // a newer offer replaced this one
+  if (sendSignal({ type: 'answer', sdp: connection.localDescription.sdp })) {
+    setStatus('Answer sent: connecting…');
+  }
+}
+// ANCHOR_END: handleOffer
+
+// ANCHOR: handleAnswer
+export async function handleAnswer(sdp) {
+  if (!pc || pc.signalingState !== 'have-local-offer') {
+    console.warn(`ignored an answer: no offer is waiting (signaling state ${pc ? pc.signalingState : 'none'})`);
+    return;
+  }
+  const connection = pc;
+  try {
+    await connection.setRemoteDescription({ type: 'answer', sdp });
+  } catch (error) {
+    console.error('setting the answer failed:', error);
+    if (connection === pc) setStatus(`The answer could not be used (${error.message}). Send a new offer.`);
+  }
+}
+// ANCHOR_END: handleAnswer
+
+// ANCHOR: leave
+export function leave() {
+  if (!pc) {
+    setStatus('There is no call to leave.');
+    return;
+  }
+  closePeerConnection();
+  setStatus('You left the call. Send an offer to call again.');
+}
+// ANCHOR_END: leave

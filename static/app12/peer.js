@@ -1,0 +1,280 @@
+// The connection to the other window: making it, the offer and the answer
+// that set it up and change it (perfect negotiation), and closing it. This
+// module owns `pc` and the state of its negotiation.
+
+import { closeChatChannel, useChatChannel } from './chat.js';
+import { iceServersLoaded } from './ice-servers.js';
+import { localStream } from './media.js';
+import { sendSignal } from './signaling.js';
+import { clearRemoteMedia, setStatus, showRemoteTrack, showStates } from './ui.js';
+
+// The connection to the other window. One at a time: a new attempt closes the old one.
+let pc = null;
+
+// Candidates from the other side that arrived before its description did.
+let pendingCandidates = [];
+
+// Perfect negotiation: which call this is, and this side's part in it.
+let callId = null; // chosen by the caller; every message of the call carries it
+let polite = false; // the called side is polite: it yields when offers collide
+let makingOffer = false;
+let ignoreOffer = false;
+
+// ANCHOR: newPeerConnection
+// Makes a fresh connection (closing any earlier one) that logs every state change.
+function newPeerConnection(iceServers) {
+  closePeerConnection();
+  const connection = new RTCPeerConnection({ iceServers });
+  const stateEvents = [
+    'signalingstatechange',
+    'icegatheringstatechange',
+    'iceconnectionstatechange',
+    'connectionstatechange',
+  ];
+  for (const eventName of stateEvents) {
+    connection.addEventListener(eventName, () => {
+      if (connection !== pc) return; // an old connection's last words
+      console.log(`${eventName}: signaling=${connection.signalingState} gathering=${connection.iceGatheringState} ` +
+        `ice=${connection.iceConnectionState} connection=${connection.connectionState}`);
+      showStates(connection);
+    });
+  }
+  connection.addEventListener('connectionstatechange', () => {
+    if (connection === pc) describeConnectionState(connection.connectionState);
+  });
+  connection.addEventListener('track', (event) => {
+    if (connection === pc) showRemoteTrack(event);
+  });
+  // The answering side learns of the offerer's channel here.
+  connection.addEventListener('datachannel', (event) => {
+    if (connection !== pc) return;
+    if (event.channel.label === 'chat') {
+      useChatChannel(event.channel);
+    } else {
+      console.warn(`ignored a data channel labelled ${event.channel.label}`);
+      event.channel.close();
+    }
+  });
+  // ANCHOR: trickle
+  connection.addEventListener('icecandidate', (event) => {
+    console.log(`ICE candidate: ${event.candidate ? event.candidate.candidate : '(gathering complete)'}`);
+    // Trickle: each candidate goes out as soon as it is found.
+    if (connection === pc && event.candidate) {
+      sendSignal({ type: 'candidate', call: callId, candidate: event.candidate.toJSON() });
+    }
+  });
+  // ANCHOR_END: trickle
+  connection.addEventListener('negotiationneeded', () => {
+    if (connection === pc) negotiate(connection);
+  });
+  pendingCandidates = [];
+  makingOffer = false;
+  ignoreOffer = false;
+  pc = connection;
+  showStates(pc);
+  return connection;
+}
+// ANCHOR_END: newPeerConnection
+
+// ANCHOR: describeConnectionState
+// Puts the connection state, the one that sums up ICE and DTLS, into words.
+function describeConnectionState(state) {
+  switch (state) {
+    case 'connecting':
+      setStatus('Connecting: checking candidate pairs and securing the connection…');
+      break;
+    case 'connected':
+      setStatus('Connected: the connection state is "connected".');
+      break;
+    case 'disconnected':
+    case 'failed':
+      // Nothing tells this page that the other side left (step 13 adds a
+      // message for it), so a lost connection is taken to mean it did.
+      closePeerConnection();
+      setStatus(`The other side left (the connection became ${state}). Send an offer to call again.`);
+      break;
+    default:
+      break;
+  }
+}
+// ANCHOR_END: describeConnectionState
+
+function closePeerConnection() {
+  if (!pc) return;
+  closeChatChannel();
+  pc.close();
+  pc = null;
+  callId = null;
+  clearRemoteMedia();
+  console.log('peer connection closed');
+  showStates(pc);
+}
+
+// Sends every local track that `connection` does not send yet.
+function addLocalTracks(connection) {
+  for (const track of localStream.getTracks()) {
+    if (!connection.getSenders().some((sender) => sender.track === track)) {
+      sendTrack(connection, track);
+    }
+  }
+}
+
+// ANCHOR: sendTrack
+// Sends `track` on an idle transceiver of its kind when there is one (so
+// turning a device off and on never adds transceivers), else on a new one.
+// Only the new transceiver, or a changed direction, needs renegotiation.
+function sendTrack(connection, track) {
+  const idle = connection.getTransceivers().find((transceiver) =>
+    transceiver.direction !== 'stopped' &&
+    transceiver.receiver.track.kind === track.kind &&
+    transceiver.sender.track === null);
+  if (!idle) {
+    connection.addTrack(track, localStream);
+    return;
+  }
+  idle.sender.replaceTrack(track).catch((error) => console.error('replaceTrack failed:', error));
+  idle.sender.setStreams(localStream);
+  if (idle.direction === 'recvonly') idle.direction = 'sendrecv';
+  if (idle.direction === 'inactive') idle.direction = 'sendonly';
+}
+
+// Stops sending `track` without renegotiating: the transceiver stays for later.
+function unsendTrack(connection, track) {
+  for (const sender of connection.getSenders()) {
+    if (sender.track === track) {
+      sender.replaceTrack(null).catch((error) => console.error('replaceTrack failed:', error));
+    }
+  }
+}
+
+// A device was turned on or off: mid-call, the other side sees it too.
+export function trackStarted(track) {
+  if (pc) sendTrack(pc, track);
+}
+
+export function trackStopped(track) {
+  if (pc) unsendTrack(pc, track);
+}
+// ANCHOR_END: sendTrack
+
+// ANCHOR: handleCandidate
+// A candidate from the other side: added now, or queued until the remote
+// description is set (addIceCandidate fails before it).
+export async function handleCandidate(call, candidate) {
+  if (!pc || call !== callId) {
+    console.warn('ignored a candidate for a call that is not this one');
+    return;
+  }
+  if (!pc.remoteDescription) {
+    pendingCandidates.push(candidate);
+    console.log(`queued a candidate until the remote description is set (${pendingCandidates.length} waiting)`);
+    return;
+  }
+  await addCandidate(pc, candidate);
+}
+
+// Adds the candidates that arrived early; called right after setRemoteDescription.
+async function addPendingCandidates(connection) {
+  if (connection !== pc) return; // the queue belongs to a newer call now
+  const waiting = pendingCandidates;
+  pendingCandidates = [];
+  for (const candidate of waiting) {
+    await addCandidate(connection, candidate);
+  }
+}
+
+async function addCandidate(connection, candidate) {
+  try {
+    await connection.addIceCandidate(candidate);
+  } catch (error) {
+    // One bad candidate must not end the call: the others may still connect.
+    // Candidates of an offer we ignored are expected to fail.
+    if (!ignoreOffer) console.warn('ignored a candidate the browser refused:', error);
+  }
+}
+// ANCHOR_END: handleCandidate
+
+// ANCHOR: sendOffer
+export async function sendOffer() {
+  if (localStream.getTracks().length === 0) {
+    setStatus('Turn on the camera or the microphone first: the offer describes the media you will send.');
+    return;
+  }
+  const connection = newPeerConnection(await iceServersLoaded);
+  callId = crypto.randomUUID();
+  polite = false; // the caller is the impolite side
+  addLocalTracks(connection);
+  useChatChannel(connection.createDataChannel('chat'));
+  // Tracks and the channel make the connection fire `negotiationneeded`,
+  // and negotiate() sends the offer.
+  setStatus('Calling…');
+}
+// ANCHOR_END: sendOffer
+
+// ANCHOR: negotiate
+// Sends an offer whenever the connection needs one: the first of a call, and
+// after every change that the other side must agree to.
+async function negotiate(connection) {
+  try {
+    makingOffer = true;
+    await connection.setLocalDescription(); // creates the offer itself
+    if (connection === pc) {
+      sendSignal({ type: 'offer', call: callId, sdp: connection.localDescription.sdp });
+    }
+  } catch (error) {
+    console.error('making an offer failed:', error);
+    if (connection === pc) setStatus(`Could not make an offer (${error.message}).`);
+  } finally {
+    makingOffer = false;
+  }
+}
+
+// An offer or an answer from the other side: a new call, or a change to this one.
+export async function handleDescription(message) {
+  if (message.call !== callId) {
+    if (message.type !== 'offer') {
+      console.warn(`ignored an ${message.type} for a call that is not this one`);
+      return;
+    }
+    newPeerConnection(await iceServersLoaded);
+    callId = message.call;
+    polite = true; // the called side yields when offers collide
+    setStatus('Incoming call: answering…');
+  }
+  const connection = pc;
+  const description = { type: message.type, sdp: message.sdp };
+  // Two offers crossed: ours is being made or waits for its answer.
+  const offerCollision = description.type === 'offer' &&
+    (makingOffer || connection.signalingState !== 'stable');
+  ignoreOffer = !polite && offerCollision;
+  if (ignoreOffer) {
+    console.log('offers collided: ignoring theirs (this side is impolite)');
+    return;
+  }
+  try {
+    // On the polite side this also rolls our own colliding offer back.
+    await connection.setRemoteDescription(description);
+    await addPendingCandidates(connection);
+    if (description.type === 'offer') {
+      // After the offer is read, so the tracks ride on its transceivers.
+      addLocalTracks(connection);
+      await connection.setLocalDescription(); // creates the answer itself
+      sendSignal({ type: 'answer', call: callId, sdp: connection.localDescription.sdp });
+    }
+  } catch (error) {
+    // An answer with no offer waiting, for example: logged, never thrown.
+    console.warn(`ignored an ${description.type} the connection refused:`, error);
+  }
+}
+// ANCHOR_END: negotiate
+
+// ANCHOR: leave
+export function leave() {
+  if (!pc) {
+    setStatus('There is no call to leave.');
+    return;
+  }
+  closePeerConnection();
+  setStatus('You left the call. Send an offer to call again.');
+}
+// ANCHOR_END: leave

@@ -1,0 +1,404 @@
+// The call with the other member: who they are, the connection to them, the
+// offer and the answer that set it up and change it (perfect negotiation),
+// and hanging up. This module owns `peer`.
+
+import { closeChatChannel, sendLeaveNotice, useChatChannel } from './chat.js';
+import { iceServersLoaded } from './ice-servers.js';
+import { myId, myName } from './join.js';
+import { localStream } from './media.js';
+import { sendSignal } from './signaling.js';
+import { clearRemoteMedia, setStatus, showPeerName, showRemoteTrack, showStates } from './ui.js';
+
+// The other member, once someone has joined, and our call with them:
+//   { id, name, polite, pc, callId, pendingCandidates, makingOffer, ignoreOffer }
+// The other side has become someone, with an id and a name, so what steps
+// 07-14 kept in single variables is one record now. `pc` is null between calls.
+let peer = null;
+
+// ANCHOR: meet
+// Someone is here: we know their id and name, not yet a call.
+function meet(id, name) {
+  peer = {
+    id,
+    name,
+    // Perfect negotiation needs exactly one polite side, and both sides must
+    // agree which, even when both start a call at once: the smaller id yields.
+    polite: myId < id,
+    pc: null,
+    callId: null, // chosen by the caller; every message of the call carries it
+    pendingCandidates: [],
+    makingOffer: false,
+    ignoreOffer: false,
+  };
+  showPeerName(name);
+}
+
+// They left: the call ends and their name goes.
+function forgetPeer() {
+  closePeerConnection();
+  peer = null;
+  showPeerName(null);
+}
+// ANCHOR_END: meet
+
+// ANCHOR: newPeerConnection
+// Makes a fresh connection to the peer (closing any earlier one) that logs
+// every state change.
+function newPeerConnection(iceServers) {
+  closePeerConnection();
+  const connection = new RTCPeerConnection({ iceServers });
+  const current = () => peer !== null && connection === peer.pc;
+  const stateEvents = [
+    'signalingstatechange',
+    'icegatheringstatechange',
+    'iceconnectionstatechange',
+    'connectionstatechange',
+  ];
+  for (const eventName of stateEvents) {
+    connection.addEventListener(eventName, () => {
+      if (!current()) return; // an old connection's last words
+      console.log(`${eventName}: signaling=${connection.signalingState} gathering=${connection.iceGatheringState} ` +
+        `ice=${connection.iceConnectionState} connection=${connection.connectionState}`);
+      showStates(connection);
+    });
+  }
+  connection.addEventListener('connectionstatechange', () => {
+    if (current()) describeConnectionState(connection.connectionState);
+  });
+  connection.addEventListener('track', (event) => {
+    if (current()) showRemoteTrack(event);
+  });
+  // The answering side learns of the offerer's channel here.
+  connection.addEventListener('datachannel', (event) => {
+    if (!current()) return;
+    if (event.channel.label === 'chat') {
+      useChatChannel(event.channel, peer.name, onPeerLeft);
+    } else {
+      console.warn(`ignored a data channel labelled ${event.channel.label}`);
+      event.channel.close();
+    }
+  });
+  // ANCHOR: trickle
+  connection.addEventListener('icecandidate', (event) => {
+    console.log(`ICE candidate: ${event.candidate ? event.candidate.candidate : '(gathering complete)'}`);
+    // Trickle: each candidate goes out as soon as it is found.
+    if (current() && event.candidate) {
+      sendSignal({ type: 'candidate', to: peer.id, call: peer.callId, candidate: event.candidate.toJSON() });
+    }
+  });
+  // ANCHOR_END: trickle
+  connection.addEventListener('negotiationneeded', () => {
+    if (current()) negotiate(connection);
+  });
+  peer.pendingCandidates = [];
+  peer.makingOffer = false;
+  peer.ignoreOffer = false;
+  peer.pc = connection;
+  showStates(connection);
+  return connection;
+}
+// ANCHOR_END: newPeerConnection
+
+// ANCHOR: describeConnectionState
+// Puts the connection state, the one that sums up ICE and DTLS, into words.
+function describeConnectionState(state) {
+  switch (state) {
+    case 'connecting':
+      setStatus(`Connecting to ${peer.name}…`);
+      break;
+    case 'connected':
+      setStatus(`Connected to ${peer.name}: the connection state is "connected".`);
+      break;
+    case 'disconnected':
+      // From this step the server says when a member leaves, so a lost path
+      // no longer has to mean a lost member: ICE keeps checking, and a short
+      // network hiccup often comes back to "connected" by itself.
+      setStatus(`The connection to ${peer.name} was interrupted; waiting for it to recover…`);
+      break;
+    case 'failed':
+      // ICE gave up. The member is still in the chat (the server would have
+      // said `leave`): their name stays, and Call again retries.
+      closePeerConnection();
+      setStatus(`Lost the connection to ${peer.name}. Press Call again to retry.`);
+      break;
+    default:
+      break;
+  }
+}
+// ANCHOR_END: describeConnectionState
+
+function closePeerConnection() {
+  if (!peer?.pc) return;
+  closeChatChannel();
+  peer.pc.close();
+  peer.pc = null;
+  peer.callId = null;
+  clearRemoteMedia();
+  console.log('peer connection closed');
+  showStates(null);
+}
+
+// Sends every local track that `connection` does not send yet.
+function addLocalTracks(connection) {
+  for (const track of localStream.getTracks()) {
+    if (!connection.getSenders().some((sender) => sender.track === track)) {
+      sendTrack(connection, track);
+    }
+  }
+}
+
+// ANCHOR: sendTrack
+// Sends `track` on an idle transceiver of its kind when there is one (so
+// turning a device off and on never adds transceivers), else on a new one.
+// Only the new transceiver, or a changed direction, needs renegotiation.
+function sendTrack(connection, track) {
+  const idle = connection.getTransceivers().find((transceiver) =>
+    transceiver.direction !== 'stopped' &&
+    transceiver.receiver.track.kind === track.kind &&
+    transceiver.sender.track === null);
+  if (!idle) {
+    connection.addTrack(track, localStream);
+    return;
+  }
+  idle.sender.replaceTrack(track).catch((error) => console.error('replaceTrack failed:', error));
+  idle.sender.setStreams(localStream);
+  if (idle.direction === 'recvonly') idle.direction = 'sendrecv';
+  if (idle.direction === 'inactive') idle.direction = 'sendonly';
+}
+
+// Stops sending `track` without renegotiating: the transceiver stays for later.
+function unsendTrack(connection, track) {
+  for (const sender of connection.getSenders()) {
+    if (sender.track === track) {
+      sender.replaceTrack(null).catch((error) => console.error('replaceTrack failed:', error));
+    }
+  }
+}
+
+// A device was turned on or off: mid-call, the other side sees it too.
+export function trackStarted(track) {
+  if (peer?.pc) sendTrack(peer.pc, track);
+}
+
+export function trackStopped(track) {
+  if (peer?.pc) unsendTrack(peer.pc, track);
+}
+// ANCHOR_END: sendTrack
+
+// ANCHOR: handleCandidate
+// A candidate from the other side: added now, or queued until the remote
+// description is set (addIceCandidate fails before it).
+export async function handleCandidate(from, call, candidate) {
+  if (!peer?.pc || from !== peer.id || call !== peer.callId) {
+    console.warn('ignored a candidate for a call that is not this one');
+    return;
+  }
+  if (!peer.pc.remoteDescription) {
+    peer.pendingCandidates.push(candidate);
+    console.log(`queued a candidate until the remote description is set (${peer.pendingCandidates.length} waiting)`);
+    return;
+  }
+  await addCandidate(peer.pc, candidate);
+}
+
+// Adds the candidates that arrived early; called right after setRemoteDescription.
+async function addPendingCandidates(connection) {
+  if (connection !== peer?.pc) return; // the queue belongs to a newer call now
+  const waiting = peer.pendingCandidates;
+  peer.pendingCandidates = [];
+  for (const candidate of waiting) {
+    await addCandidate(connection, candidate);
+  }
+}
+
+async function addCandidate(connection, candidate) {
+  try {
+    await connection.addIceCandidate(candidate);
+  } catch (error) {
+    // One bad candidate must not end the call: the others may still connect.
+    // Candidates of an offer we ignored are expected to fail.
+    if (!peer?.ignoreOffer) console.warn('ignored a candidate the browser refused:', error);
+  }
+}
+// ANCHOR_END: handleCandidate
+
+// ANCHOR: callPeer
+// Calls the other member: a fresh connection with both transceivers and the
+// chat channel, which make it fire `negotiationneeded`; negotiate() sends
+// the offer.
+async function callPeer() {
+  const member = peer;
+  const iceServers = await iceServersLoaded;
+  if (peer !== member) return; // they left while we waited
+  const connection = newPeerConnection(iceServers);
+  peer.callId = crypto.randomUUID();
+  addTransceivers(connection);
+  useChatChannel(connection.createDataChannel('chat'), peer.name, onPeerLeft);
+  setStatus(`Calling ${peer.name}…`);
+}
+
+// Call again: after a connection was lost, calls the other member back.
+export function callAgain() {
+  if (!peer) {
+    setStatus('Nobody to call yet: the call starts when someone joins.');
+    return;
+  }
+  callPeer();
+}
+
+// Someone joined after us: we were here first, so we call them.
+export function onPeerJoined(id, name) {
+  if (typeof id !== 'string' || typeof name !== 'string') {
+    console.warn('ignored a join without an id or a name');
+    return;
+  }
+  if (myName === null || peer !== null) {
+    console.log(`${name} joined, but this page has left or is in a call already`);
+    return;
+  }
+  meet(id, name);
+  setStatus(`${name} joined: calling…`);
+  callPeer();
+}
+// ANCHOR_END: callPeer
+
+// ANCHOR: transceivers
+// The caller's side: one audio and one video transceiver, able to send and
+// receive from the first offer on, carrying a track if that device is on.
+function addTransceivers(connection) {
+  for (const kind of ['audio', 'video']) {
+    const track = localStream.getTracks().find((t) => t.kind === kind);
+    connection.addTransceiver(track ?? kind, { direction: 'sendrecv', streams: [localStream] });
+  }
+}
+
+// The called side: the offer's transceivers arrive able only to receive (we
+// had nothing to send); let them send too, so a device turned on later just
+// fills its sender.
+function letTransceiversSend(connection) {
+  for (const transceiver of connection.getTransceivers()) {
+    if (transceiver.direction === 'recvonly') transceiver.direction = 'sendrecv';
+    if (transceiver.direction === 'inactive') transceiver.direction = 'sendonly';
+    transceiver.sender.setStreams(localStream);
+  }
+}
+// ANCHOR_END: transceivers
+
+// ANCHOR: negotiate
+// Sends an offer whenever the connection needs one: the first of a call, and
+// after every change that the other side must agree to.
+async function negotiate(connection) {
+  try {
+    peer.makingOffer = true;
+    await connection.setLocalDescription(); // creates the offer itself
+    if (connection === peer?.pc) {
+      sendSignal({ type: 'offer', to: peer.id, call: peer.callId, username: myName, sdp: connection.localDescription.sdp });
+    }
+  } catch (error) {
+    console.error('making an offer failed:', error);
+    if (connection === peer?.pc) setStatus(`Could not make an offer (${error.message}).`);
+  } finally {
+    if (connection === peer?.pc) peer.makingOffer = false;
+  }
+}
+
+// An offer or an answer from a member: a new call, or a change to this one.
+export async function handleDescription(message) {
+  if (myName === null) {
+    console.warn(`ignored an ${message.type} that arrived after we left`);
+    return;
+  }
+  if (peer === null && message.type === 'offer') {
+    // A member who was here before us is calling.
+    meet(message.from, typeof message.username === 'string' ? message.username : 'Guest');
+  }
+  if (peer === null || message.from !== peer.id) {
+    console.warn(`ignored an ${message.type} from someone outside this call`);
+    return;
+  }
+  const newCall = message.call !== peer.callId;
+  if (newCall && message.type !== 'offer') {
+    console.warn(`ignored an ${message.type} for a call that is not this one`);
+    return;
+  }
+  // Two offers crossed: ours is being made or waits for its answer. This
+  // holds for a new call too: when both sides press Call again at once, the
+  // polite side gives up its call for theirs.
+  const offerCollision = message.type === 'offer' && peer.pc !== null &&
+    (peer.makingOffer || peer.pc.signalingState !== 'stable');
+  peer.ignoreOffer = !peer.polite && offerCollision;
+  if (peer.ignoreOffer) {
+    console.log('offers collided: ignoring theirs (this side is impolite)');
+    return;
+  }
+  if (newCall) {
+    const member = peer;
+    const iceServers = await iceServersLoaded;
+    if (peer !== member) return; // they left while we waited
+    newPeerConnection(iceServers);
+    peer.callId = message.call;
+    setStatus(`${peer.name} is calling: answering…`);
+  }
+  const connection = peer.pc;
+  const description = { type: message.type, sdp: message.sdp };
+  try {
+    // On the polite side this also rolls our own colliding offer back.
+    await connection.setRemoteDescription(description);
+    await addPendingCandidates(connection);
+    if (description.type === 'offer') {
+      // After the offer is read, so the tracks ride on its transceivers.
+      letTransceiversSend(connection);
+      addLocalTracks(connection);
+      await connection.setLocalDescription(); // creates the answer itself
+      if (connection === peer?.pc) {
+        sendSignal({ type: 'answer', to: peer.id, call: peer.callId, username: myName, sdp: connection.localDescription.sdp });
+      }
+    }
+  } catch (error) {
+    // An answer with no offer waiting, for example: logged, never thrown.
+    console.warn(`ignored an ${description.type} the connection refused:`, error);
+  }
+}
+// ANCHOR_END: negotiate
+
+// ANCHOR: leave
+// Hangs up: tells the other member over the data channel that goes straight
+// to them, waits until they confirm (or a moment at most), and closes. The
+// server's `leave` is the backup: it reaches them even when our connection
+// to them never came up.
+export async function hangUp() {
+  if (!peer) return;
+  const member = peer;
+  const confirmed = sendLeaveNotice();
+  clearRemoteMedia();
+  // They close their side when the notice arrives, which closes ours: then
+  // closing the connection cannot cut the notice off.
+  await confirmed;
+  if (peer === member) forgetPeer();
+}
+
+// The tab is closing: no time to wait for anything, so just send.
+export function hangUpNow() {
+  sendLeaveNotice();
+}
+
+// The member left the chat: their data channel or the server said so.
+function onPeerLeft() {
+  if (!peer) return;
+  console.log(`${peer.name} left the chat`);
+  const { name } = peer;
+  forgetPeer();
+  setStatus(`${name} left the chat.`);
+}
+
+// The server's `leave`: a member left, closed the tab or lost its connection.
+export function onMemberLeft(id) {
+  if (peer?.id === id) onPeerLeft();
+  else console.log('a member we had no call with left');
+}
+
+// After a reconnect the server has told the others we left: the call is over.
+export function forgetEveryone() {
+  if (peer) forgetPeer();
+}
+// ANCHOR_END: leave
