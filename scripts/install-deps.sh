@@ -2,6 +2,7 @@
 # Installs what the tests need and the machine lacks; does nothing (and needs
 # no network) when everything is already there.
 #   Chromium + chromedriver   Debian packages chromium, chromium-driver
+#   Firefox + geckodriver     Debian package firefox-esr; geckodriver from crates.io, pinned
 #   coturn (turnserver)       Debian package coturn: a real STUN/TURN server for the ICE tests
 #   nginx                     Debian package nginx: the reverse proxy of deploy/nginx/, tested in tests/https.rs
 #   mdBook                    from crates.io, pinned, built once into ~/.cargo/bin
@@ -10,11 +11,14 @@ set -euo pipefail
 
 MDBOOK_VERSION=0.5.4
 MDBOOK_MERMAID_VERSION=0.17.1
+GECKODRIVER_VERSION=0.37.1
 
 missing_packages=()
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
   || [ -n "${CHROMIUM:-}" ] || missing_packages+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || [ -n "${CHROMEDRIVER:-}" ] || missing_packages+=(chromium-driver)
+command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 \
+  || [ -n "${FIREFOX:-}" ] || missing_packages+=(firefox-esr)
 command -v turnserver >/dev/null 2>&1 || missing_packages+=(coturn)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || [ -n "${NGINX:-}" ] || missing_packages+=(nginx)
 
@@ -40,6 +44,13 @@ if [ ${#missing_packages[@]} -gt 0 ]; then
     trap '$sudo rm -f "$policy"' EXIT
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
+fi
+
+# geckodriver only relays WebDriver commands to Firefox: a debug build (half
+# the build time of a release one) is fast enough.
+if [ -z "${GECKODRIVER:-}" ] && ! geckodriver --version 2>/dev/null | grep -q "geckodriver ${GECKODRIVER_VERSION}"; then
+  echo "installing geckodriver ${GECKODRIVER_VERSION} (about two minutes, once)"
+  cargo install geckodriver --version "${GECKODRIVER_VERSION}" --locked --debug --quiet
 fi
 
 if ! mdbook --version 2>/dev/null | grep -q "v${MDBOOK_VERSION}"; then

@@ -19,7 +19,8 @@ mod app06;
 
 use std::time::Duration;
 
-use common::browser::{browser, run, Page};
+use common::browser::{browser, run, Engine, Page};
+use common::call::Pair;
 use serde_json::json;
 
 const QUICK: Duration = Duration::from_secs(10);
@@ -214,55 +215,53 @@ fn app05_handshake_connects_and_out_of_order_is_explained() {
 
 /// Step 06: after the copy-paste handshake each side decodes the other's video
 /// and receives its sound; a cut answer is refused first and does not spoil the pending offer.
-#[test]
-fn app06_each_side_sees_and_hears_the_other() {
-    run(async {
-        let browser = browser().await;
-        let server = common::serve(app06::step());
-        let alice = browser.open("alice", &server.url()).await;
-        let bob = browser.open("bob", &server.url()).await;
-        alice.turn_devices_on().await;
-        bob.turn_devices_on().await;
+async fn app06_each_side_sees_and_hears_the_other(alice: Engine, bob: Engine) {
+    let pair = Pair::take(alice, bob).await;
+    let server = common::serve(app06::step());
+    let alice = pair.alice().open("alice", &server.url()).await;
+    let bob = pair.bob().open("bob", &server.url()).await;
+    alice.turn_devices_on().await;
+    bob.turn_devices_on().await;
 
-        alice.click("#create-offer").await;
-        wait_for_sdp(&alice, "#offer-sdp-out").await;
-        copy_text(&alice, "#offer-sdp-out", &bob, "#offer-sdp-in").await;
-        bob.click("#create-answer").await;
-        let answer = wait_for_sdp(&bob, "#answer-sdp-out").await;
-        // Only the first media section survives the copy: it looks complete
-        // (it has candidates), so it is the browser that refuses it.
-        // (A textarea's value ends lines with LF alone.)
-        let second_section = answer
-            .match_indices("\nm=")
-            .nth(1)
-            .expect("two media sections")
-            .0;
-        alice
-            .paste_into("#answer-sdp-in", &answer[..second_section])
+    alice.click("#create-offer").await;
+    wait_for_sdp(&alice, "#offer-sdp-out").await;
+    copy_text(&alice, "#offer-sdp-out", &bob, "#offer-sdp-in").await;
+    bob.click("#create-answer").await;
+    let answer = wait_for_sdp(&bob, "#answer-sdp-out").await;
+    // Only the first media section survives the copy: it looks complete
+    // (it has candidates), so it is the browser that refuses it.
+    // (A textarea's value ends lines with LF alone.)
+    let second_section = answer
+        .match_indices("\nm=")
+        .nth(1)
+        .expect("two media sections")
+        .0;
+    alice
+        .paste_into("#answer-sdp-in", &answer[..second_section])
+        .await;
+    alice.click("#set-answer").await;
+    alice
+        .wait_for_status("that answer could not be used", QUICK)
+        .await;
+
+    copy_text(&bob, "#answer-sdp-out", &alice, "#answer-sdp-in").await;
+    alice.click("#set-answer").await;
+    alice.wait_for_status("connected", CONNECTING).await;
+    bob.wait_for_status("connected", CONNECTING).await;
+
+    for page in [&alice, &bob] {
+        page.expect_video_playing("#remote-video").await;
+        page.expect_inbound_growing("video", "framesDecoded").await;
+        page.expect_inbound_growing("audio", "totalSamplesReceived")
             .await;
-        alice.click("#set-answer").await;
-        alice
-            .wait_for_status("that answer could not be used", QUICK)
+        let audio = page
+            .eval("const a = document.getElementById('remote-audio'); return a.srcObject.getAudioTracks().length > 0 && !a.paused;", vec![])
             .await;
-
-        copy_text(&bob, "#answer-sdp-out", &alice, "#answer-sdp-in").await;
-        alice.click("#set-answer").await;
-        alice.wait_for_status("connected", CONNECTING).await;
-        bob.wait_for_status("connected", CONNECTING).await;
-
-        for page in [&alice, &bob] {
-            page.expect_video_playing("#remote-video").await;
-            page.expect_inbound_growing("video", "framesDecoded").await;
-            page.expect_inbound_growing("audio", "totalSamplesReceived")
-                .await;
-            let audio = page
-                .eval("const a = document.getElementById('remote-audio'); return a.srcObject.getAudioTracks().length > 0 && !a.paused;", vec![])
-                .await;
-            assert_eq!(audio, json!(true), "remote sound is not playing");
-            page.assert_no_uncaught_errors().await;
-        }
-    });
+        assert_eq!(audio, json!(true), "remote sound is not playing");
+        page.assert_no_uncaught_errors().await;
+    }
 }
+crate::in_each_pairing!(app06_each_side_sees_and_hears_the_other);
 
 /// Step 06: a second call replaces the first: its remote media is cleared and
 /// its connection closed, and the new call shows the other side again.

@@ -17,33 +17,33 @@ mod app10;
 
 use std::time::{Duration, Instant};
 
-use common::browser::{browser, run};
-use common::call::{expect_remote_media, open_two, start_call, QUICK, REMOTE_MEDIA_CLEARED};
+use common::browser::{browser, run, Engine};
+use common::call::{
+    expect_remote_media, open_two, start_call, Pair, QUICK, REMOTE_MEDIA_CLEARED,
+};
 use common::stun::{Coturn, SilentStun};
 use videochat::config::Config;
 use videochat::server::{Server, Step};
 
 /// Step 07: one press of "Send offer" connects both windows through the server,
 /// with video and sound both ways.
-#[test]
-fn app07_offer_and_answer_travel_through_the_server() {
-    run(async {
-        let browser = browser().await;
-        let server = common::serve(app07::step());
-        let (alice, bob) = start_call(&browser, &server).await;
-        alice.assert_no_uncaught_errors().await;
-        bob.assert_no_uncaught_errors().await;
-    });
+async fn app07_offer_and_answer_travel_through_the_server(alice: Engine, bob: Engine) {
+    let pair = Pair::take(alice, bob).await;
+    let server = common::serve(app07::step());
+    let (alice, bob) = start_call(&pair, &server).await;
+    alice.assert_no_uncaught_errors().await;
+    bob.assert_no_uncaught_errors().await;
 }
+crate::in_each_pairing!(app07_offer_and_answer_travel_through_the_server);
 
 /// Step 08: Leave clears the leaver's remote media at once; the other side
 /// clears its own when its connection state reports the loss.
 #[test]
 fn app08_leave_clears_both_sides() {
     run(async {
-        let browser = browser().await;
+        let pair = Pair::take(Engine::Chromium, Engine::Chromium).await;
         let server = common::serve(app08::step());
-        let (alice, bob) = start_call(&browser, &server).await;
+        let (alice, bob) = start_call(&pair, &server).await;
 
         alice.click("#leave").await;
         // At once: checked in the same breath as the click, with no waiting.
@@ -83,9 +83,9 @@ fn serve_with_stun(step: Step, url: &str) -> Server {
 fn app09_uses_the_configured_stun_server() {
     let coturn = Coturn::start();
     run(async {
-        let browser = browser().await;
+        let pair = Pair::take(Engine::Chromium, Engine::Chromium).await;
         let server = serve_with_stun(app09::step(), &coturn.url());
-        let (alice, bob) = start_call(&browser, &server).await;
+        let (alice, bob) = start_call(&pair, &server).await;
         for page in [&alice, &bob] {
             let configured = page
                 .eval(
@@ -199,32 +199,30 @@ fn app09_turn_credentials_from_the_server_work_with_coturn() {
 
 /// Step 10: with a STUN server that never answers, trickle ICE still connects
 /// at once (vanilla ICE would wait for the STUN timeout first).
-#[test]
-fn app10_connects_promptly_despite_a_silent_stun_server() {
+async fn app10_connects_promptly_despite_a_silent_stun_server(alice: Engine, bob: Engine) {
     let silent = SilentStun::start();
-    run(async {
-        let browser = browser().await;
-        let server = serve_with_stun(app10::step(), &silent.url());
-        let (alice, bob) = open_two(&browser, &server).await;
-        for page in [&alice, &bob] {
-            page.turn_devices_on().await;
-        }
-        let pressed = Instant::now();
-        alice.click("#send-offer").await;
-        // Promptly: well inside the time a silent STUN server holds up
-        // gathering (see chapter 10 for the measured times).
-        alice
-            .wait_for_status("connected: the connection state", QUICK)
-            .await;
-        bob.wait_for_status("connected: the connection state", QUICK)
-            .await;
-        eprintln!(
-            "trickle ICE connected {:?} after Send offer",
-            pressed.elapsed()
-        );
-        expect_remote_media(&alice).await;
-        expect_remote_media(&bob).await;
-        alice.assert_no_uncaught_errors().await;
-        bob.assert_no_uncaught_errors().await;
-    });
+    let pair = Pair::take(alice, bob).await;
+    let server = serve_with_stun(app10::step(), &silent.url());
+    let (alice, bob) = open_two(&pair, &server).await;
+    for page in [&alice, &bob] {
+        page.turn_devices_on().await;
+    }
+    let pressed = Instant::now();
+    alice.click("#send-offer").await;
+    // Promptly: well inside the time a silent STUN server holds up
+    // gathering (see chapter 10 for the measured times).
+    alice
+        .wait_for_status("connected: the connection state", QUICK)
+        .await;
+    bob.wait_for_status("connected: the connection state", QUICK)
+        .await;
+    eprintln!(
+        "trickle ICE connected {:?} after Send offer",
+        pressed.elapsed()
+    );
+    expect_remote_media(&alice).await;
+    expect_remote_media(&bob).await;
+    alice.assert_no_uncaught_errors().await;
+    bob.assert_no_uncaught_errors().await;
 }
+crate::in_each_pairing!(app10_connects_promptly_despite_a_silent_stun_server);

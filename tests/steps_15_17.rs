@@ -12,8 +12,8 @@ mod app16;
 #[path = "../examples/app17.rs"]
 mod app17;
 
-use common::browser::{browser, run, Page};
-use common::call::{expect_media_from_each, expect_remote_media, CONNECTING, QUICK};
+use common::browser::{browser, run, Engine, Page};
+use common::call::{expect_media_from_each, expect_remote_media, Pair, CONNECTING, QUICK};
 use common::rooms::{expect_last_chat_line, expect_tiles_connected, join_room};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -96,113 +96,111 @@ async fn expect_tile_gone_by(page: &Page<'_>, name: &str, deadline: Instant) {
 /// Step 16: three people in a full mesh each see and hear the two others in
 /// tiles with the right names; a chat line reaches both others; a member who
 /// leaves, and one whose tab closes, vanish from the others within 3 s.
-#[test]
-fn app16_three_people_see_hear_and_chat_with_each_other() {
-    run(async {
-        let browser = browser().await;
-        // A chat of 3 (ROOM_SIZE), so a fourth person shows the refusal.
-        let limits = Limits::default().with_room_size(3);
-        let server = common::serve_with_limits(app16::step(), limits);
-        let names = ["Alice", "Bob", "Carol"];
-        let mut pages = Vec::new();
-        for name in names {
-            let page = browser.open(&name.to_lowercase(), &server.url()).await;
-            join(&page, name).await;
-            page.turn_devices_on().await;
-            pages.push(page);
+async fn app16_three_people_see_hear_and_chat_with_each_other(alice: Engine, bob: Engine) {
+    let pair = Pair::take(alice, bob).await;
+    // A chat of 3 (ROOM_SIZE), so a fourth person shows the refusal.
+    let limits = Limits::default().with_room_size(3);
+    let server = common::serve_with_limits(app16::step(), limits);
+    let names = ["Alice", "Bob", "Carol"];
+    let mut pages = Vec::new();
+    for (index, name) in names.into_iter().enumerate() {
+        let page = pair.person(index).open(&name.to_lowercase(), &server.url()).await;
+        join(&page, name).await;
+        page.turn_devices_on().await;
+        pages.push(page);
+    }
+    for (page, name) in pages.iter().zip(names) {
+        let others: Vec<&str> = names.iter().copied().filter(|n| *n != name).collect();
+        expect_tiles_connected(page, &others).await;
+        for tile in 1..=2 {
+            page.expect_video_playing(&format!("#peers .peer:nth-child({tile}) video"))
+                .await;
         }
-        for (page, name) in pages.iter().zip(names) {
-            let others: Vec<&str> = names.iter().copied().filter(|n| *n != name).collect();
-            expect_tiles_connected(page, &others).await;
-            for tile in 1..=2 {
-                page.expect_video_playing(&format!("#peers .peer:nth-child({tile}) video"))
-                    .await;
-            }
-            expect_media_from_each(page, 2).await;
-        }
+        expect_media_from_each(page, 2).await;
+    }
 
-        // A line from Alice reaches Bob and Carol, labelled with her name.
-        let [alice, bob, carol] = &pages[..] else {
-            unreachable!("three pages were opened")
-        };
-        alice.type_into("#message", "Hello, both of you!").await;
-        alice.click("#send-message").await;
-        for page in [bob, carol] {
-            expect_last_chat_line(page, "Alice", "Hello, both of you!").await;
-        }
+    // A line from Alice reaches Bob and Carol, labelled with her name.
+    let [alice, bob, carol] = &pages[..] else {
+        unreachable!("three pages were opened")
+    };
+    alice.type_into("#message", "Hello, both of you!").await;
+    alice.click("#send-message").await;
+    for page in [bob, carol] {
+        expect_last_chat_line(page, "Alice", "Hello, both of you!").await;
+    }
 
-        // Alice's camera goes off and on again: every connection stops
-        // sending her video and then sends the new track, and both others
-        // decode it again.
-        let video_senders = "return window.__probe.peerConnections \
-            .filter((pc) => pc.connectionState !== 'closed') \
-            .map((pc) => pc.getSenders().filter((s) => s.track && s.track.kind === 'video' \
-              && s.track.readyState === 'live').length);";
-        alice.set_device("camera", false).await;
-        assert_eq!(alice.eval(video_senders, vec![]).await, json!([0, 0]));
-        alice.set_device("camera", true).await;
-        assert_eq!(alice.eval(video_senders, vec![]).await, json!([1, 1]));
-        expect_media_from_each(bob, 2).await;
-        expect_media_from_each(carol, 2).await;
+    // Alice's camera goes off and on again: every connection stops
+    // sending her video and then sends the new track, and both others
+    // decode it again.
+    let video_senders = "return window.__probe.peerConnections \
+        .filter((pc) => pc.connectionState !== 'closed') \
+        .map((pc) => pc.getSenders().filter((s) => s.track && s.track.kind === 'video' \
+          && s.track.readyState === 'live').length);";
+    alice.set_device("camera", false).await;
+    assert_eq!(alice.eval(video_senders, vec![]).await, json!([0, 0]));
+    alice.set_device("camera", true).await;
+    assert_eq!(alice.eval(video_senders, vec![]).await, json!([1, 1]));
+    expect_media_from_each(bob, 2).await;
+    expect_media_from_each(carol, 2).await;
 
-        // Dave would be the fourth: he is told the chat is full, stays on the
-        // join screen, and nobody calls him.
-        let dave = browser.open("dave", &server.url()).await;
-        join(&dave, "Dave").await;
-        let refusal = dave.wait_for_status("could not join", QUICK).await;
-        assert!(refusal.contains("full (3 people at most)"), "{refusal}");
-        assert!(!dave
+    // Dave would be the fourth: he is told the chat is full, stays on the
+    // join screen, and nobody calls him.
+    let dave = pair.person(3).open("dave", &server.url()).await;
+    join(&dave, "Dave").await;
+    let refusal = dave.wait_for_status("could not join", QUICK).await;
+    assert!(refusal.contains("full (3 people at most)"), "{refusal}");
+    assert!(!dave
+        .eval(
+            "return document.getElementById('join-form').hidden;",
+            vec![]
+        )
+        .await
+        .as_bool()
+        .unwrap_or(true));
+    assert_eq!(connections_made(&dave).await, json!(0));
+    assert_eq!(
+        alice
             .eval(
-                "return document.getElementById('join-form').hidden;",
+                "return document.querySelectorAll('#peers .peer').length;",
                 vec![]
             )
-            .await
-            .as_bool()
-            .unwrap_or(true));
-        assert_eq!(connections_made(&dave).await, json!(0));
-        assert_eq!(
-            alice
-                .eval(
-                    "return document.querySelectorAll('#peers .peer').length;",
-                    vec![]
-                )
-                .await,
-            json!(2)
-        );
-        dave.close().await;
+            .await,
+        json!(2)
+    );
+    dave.close().await;
 
-        // Carol presses Leave: her tile goes from Alice's and Bob's pages, and
-        // she is back on the join screen with no tiles.
-        let deadline = Instant::now() + TILE_GONE;
-        carol.click("#leave").await;
-        expect_tile_gone_by(alice, "Carol", deadline).await;
-        expect_tile_gone_by(bob, "Carol", deadline).await;
-        carol
-            .wait_for(
-                "Carol back on the join screen",
-                "return !document.getElementById('join-form').hidden \
-                   && document.querySelectorAll('#peers .peer').length === 0;",
-                QUICK,
-            )
-            .await;
+    // Carol presses Leave: her tile goes from Alice's and Bob's pages, and
+    // she is back on the join screen with no tiles.
+    let deadline = Instant::now() + TILE_GONE;
+    carol.click("#leave").await;
+    expect_tile_gone_by(alice, "Carol", deadline).await;
+    expect_tile_gone_by(bob, "Carol", deadline).await;
+    carol
+        .wait_for(
+            "Carol back on the join screen",
+            "return !document.getElementById('join-form').hidden \
+               && document.querySelectorAll('#peers .peer').length === 0;",
+            QUICK,
+        )
+        .await;
 
-        // Join brings her back, and the others call her again.
-        carol.click("#join").await;
-        expect_tiles_connected(alice, &["Bob", "Carol"]).await;
-        expect_tiles_connected(carol, &["Alice", "Bob"]).await;
-        expect_media_from_each(carol, 2).await;
+    // Join brings her back, and the others call her again.
+    carol.click("#join").await;
+    expect_tiles_connected(alice, &["Bob", "Carol"]).await;
+    expect_tiles_connected(carol, &["Alice", "Bob"]).await;
+    expect_media_from_each(carol, 2).await;
 
-        // Bob closes his tab: his tile goes from both others.
-        let [alice, bob, carol] = <[Page; 3]>::try_from(pages).unwrap_or_else(|_| unreachable!());
-        let deadline = Instant::now() + TILE_GONE;
-        bob.close().await;
-        expect_tile_gone_by(&alice, "Bob", deadline).await;
-        expect_tile_gone_by(&carol, "Bob", deadline).await;
-        for page in [&alice, &carol] {
-            page.assert_no_uncaught_errors().await;
-        }
-    });
+    // Bob closes his tab: his tile goes from both others.
+    let [alice, bob, carol] = <[Page; 3]>::try_from(pages).unwrap_or_else(|_| unreachable!());
+    let deadline = Instant::now() + TILE_GONE;
+    bob.close().await;
+    expect_tile_gone_by(&alice, "Bob", deadline).await;
+    expect_tile_gone_by(&carol, "Bob", deadline).await;
+    for page in [&alice, &carol] {
+        page.assert_no_uncaught_errors().await;
+    }
 }
+crate::in_each_pairing!(app16_three_people_see_hear_and_chat_with_each_other);
 
 /// How many peer connections `page` has ever made.
 async fn connections_made(page: &Page<'_>) -> serde_json::Value {
@@ -212,59 +210,57 @@ async fn connections_made(page: &Page<'_>) -> serde_json::Value {
 
 /// Step 17: two rooms side by side never see each other, and one person too
 /// many is refused in words (rooms of 2 here, to keep the test small).
-#[test]
-fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words() {
-    run(async {
-        let browser = browser().await;
-        let limits = Limits::default().with_room_size(2);
-        let server = common::serve_with_limits(app17::step(), limits);
-        let url = server.url();
-        let alice = join_room(&browser, &url, "Alice", "red").await;
-        let carol = join_room(&browser, &url, "Carol", "blue").await;
-        let bob = join_room(&browser, &url, "Bob", "red").await;
-        let dave = join_room(&browser, &url, "Dave", "blue").await;
+async fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words(alice: Engine, bob: Engine) {
+    let pair = Pair::take(alice, bob).await;
+    let limits = Limits::default().with_room_size(2);
+    let server = common::serve_with_limits(app17::step(), limits);
+    let url = server.url();
+    let alice = join_room(pair.person(0), &url, "Alice", "red").await;
+    let carol = join_room(pair.person(2), &url, "Carol", "blue").await;
+    let bob = join_room(pair.person(1), &url, "Bob", "red").await;
+    let dave = join_room(pair.person(3), &url, "Dave", "blue").await;
 
-        for (page, room, other) in [
-            (&alice, "red", "Bob"),
-            (&bob, "red", "Alice"),
-            (&carol, "blue", "Dave"),
-            (&dave, "blue", "Carol"),
-        ] {
-            expect_tiles_connected(page, &[other]).await;
-            assert_eq!(page.text("#room-name").await, room);
-            expect_media_from_each(page, 1).await;
-            // Not one connection was ever tried across the rooms.
-            assert_eq!(connections_made(page).await, json!(1));
-        }
+    for (page, room, other) in [
+        (&alice, "red", "Bob"),
+        (&bob, "red", "Alice"),
+        (&carol, "blue", "Dave"),
+        (&dave, "blue", "Carol"),
+    ] {
+        expect_tiles_connected(page, &[other]).await;
+        assert_eq!(page.text("#room-name").await, room);
+        expect_media_from_each(page, 1).await;
+        // Not one connection was ever tried across the rooms.
+        assert_eq!(connections_made(page).await, json!(1));
+    }
 
-        // Erin follows a link to the red room, which is full.
-        let erin = browser.open("erin", &format!("{url}?room=red")).await;
-        erin.wait_for_status("type your name", QUICK).await;
-        assert_eq!(erin.value("#room").await, "red");
-        erin.type_into("#username", "Erin").await;
-        erin.click("#join").await;
-        let status = erin
-            .wait_for_status("could not join room \"red\"", QUICK)
-            .await;
-        assert!(status.contains("full"), "the refusal says why: {status}");
-        erin.wait_for(
-            "the join screen again",
-            "return !document.getElementById('join-form').hidden \
-               && document.getElementById('chat').hidden;",
-            QUICK,
-        )
+    // Erin follows a link to the red room, which is full.
+    let erin = pair.person(4).open("erin", &format!("{url}?room=red")).await;
+    erin.wait_for_status("type your name", QUICK).await;
+    assert_eq!(erin.value("#room").await, "red");
+    erin.type_into("#username", "Erin").await;
+    erin.click("#join").await;
+    let status = erin
+        .wait_for_status("could not join room \"red\"", QUICK)
         .await;
-        assert_eq!(connections_made(&erin).await, json!(0));
-        assert_eq!(connections_made(&alice).await, json!(1));
+    assert!(status.contains("full"), "the refusal says why: {status}");
+    erin.wait_for(
+        "the join screen again",
+        "return !document.getElementById('join-form').hidden \
+           && document.getElementById('chat').hidden;",
+        QUICK,
+    )
+    .await;
+    assert_eq!(connections_made(&erin).await, json!(0));
+    assert_eq!(connections_made(&alice).await, json!(1));
 
-        // When Bob leaves there is room again, and Erin gets in.
-        bob.click("#leave").await;
-        expect_tile_gone_by(&alice, "Bob", Instant::now() + TILE_GONE).await;
-        erin.click("#join").await;
-        expect_tiles_connected(&erin, &["Alice"]).await;
-        expect_tiles_connected(&alice, &["Erin"]).await;
-        for page in [&alice, &bob, &carol, &dave, &erin] {
-            page.assert_no_uncaught_errors().await;
-        }
-    });
+    // When Bob leaves there is room again, and Erin gets in.
+    bob.click("#leave").await;
+    expect_tile_gone_by(&alice, "Bob", Instant::now() + TILE_GONE).await;
+    erin.click("#join").await;
+    expect_tiles_connected(&erin, &["Alice"]).await;
+    expect_tiles_connected(&alice, &["Erin"]).await;
+    for page in [&alice, &bob, &carol, &dave, &erin] {
+        page.assert_no_uncaught_errors().await;
+    }
 }
+crate::in_each_pairing!(app17_rooms_are_isolated_and_a_full_room_is_refused_in_words);

@@ -1,17 +1,26 @@
-//! One real headless Chromium per test binary, driven over WebDriver.
+//! Real headless browsers, driven over WebDriver: one Chromium and, for the
+//! tests that ask, one Firefox per test binary.
 //!
 //! Chromium is Debian's `chromium`, driven by Debian's `chromedriver` (built
-//! for exactly that browser version). `CHROMIUM` and `CHROMEDRIVER` name other
-//! binaries. The browser starts with fake camera and microphone and with
-//! permission prompts answered "allow".
+//! for exactly that browser version); Firefox is Debian's `firefox-esr`,
+//! driven by `geckodriver` from crates.io. `CHROMIUM`, `CHROMEDRIVER`,
+//! `FIREFOX` and `GECKODRIVER` name other binaries. Both start with fake
+//! camera and microphone and with permission prompts answered "allow".
 //!
-//! Tests in one binary take turns ([`browser`] returns a turn): WebDriver has
-//! one "current window" per session, so two tests driving windows at once
-//! would step on each other. A test opens a window per person ([`Page`]).
+//! Tests in one binary take turns at each browser ([`browser`] and
+//! [`firefox`] return a turn): WebDriver has one "current window" per
+//! session, so two tests driving windows at once would step on each other. A
+//! test that needs both takes Chromium's turn first, then Firefox's, so two
+//! such tests cannot wait on each other. A test opens a window per person
+//! ([`Page`]).
 //!
 //! Every page gets `page_probe.js` before its own scripts, which records the
 //! peer connections and tracks the page creates, so tests can read `getStats()`
-//! and track states without knowing the page's variable names.
+//! and track states without knowing the page's variable names. Chromium
+//! installs it per window through the DevTools protocol; Firefox once, as a
+//! WebDriver BiDi preload script. Firefox also runs test scripts through BiDi
+//! (`script.callFunction` in the page's own realm): its classic WebDriver
+//! scripts run in a sandbox that cannot see what the probe put on `window`.
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -25,8 +34,11 @@ use fantoccini::wd::{
     Capabilities, TimeoutConfiguration, WebDriverCompatibleCommand, WindowHandle,
 };
 use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value as Json};
 use tokio::sync::{Mutex, MutexGuard, OnceCell};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Flags every test browser starts with. The first group is what the
 /// project's test contract names; the second keeps windows that are not in
@@ -52,6 +64,68 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--window-size=1000,800",
 ];
 
+/// Firefox preferences for the same purposes as [`CHROMIUM_FLAGS`].
+fn firefox_prefs() -> Json {
+    json!({
+        // Fake camera (a test pattern) and microphone (a tone), no prompts.
+        "media.navigator.streams.fake": true,
+        "media.navigator.permission.disabled": true,
+        // Remote <audio> must start without a click.
+        "media.autoplay.default": 0,
+        "media.autoplay.blocking_policy": 0,
+        // Host candidates as addresses, not mDNS names that Chromium on the
+        // same machine would have to resolve.
+        "media.peerconnection.ice.obfuscate_host_addresses": false,
+        // Windows that are not in front keep full-speed timers.
+        "dom.timeout.enable_budget_timer_throttling": false,
+        "dom.min_background_timeout_value": 4,
+    })
+}
+
+/// Which browser engine runs a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Chromium,
+    Firefox,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "Chromium",
+            Engine::Firefox => "Firefox",
+        }
+    }
+
+    /// The turn at this engine's browser.
+    pub async fn turn(self) -> BrowserTurn {
+        match self {
+            Engine::Chromium => browser().await,
+            Engine::Firefox => firefox().await,
+        }
+    }
+}
+
+/// Defines one `#[test]` per engine for the async scenario
+/// `fn $scenario(engine: Engine)`, in a module of the same name:
+/// `app02_...::chromium` and `app02_...::firefox`.
+#[macro_export]
+macro_rules! in_each_engine {
+    ($scenario:ident) => {
+        mod $scenario {
+            use $crate::common::browser::{run, Engine};
+            #[test]
+            fn chromium() {
+                run(super::$scenario(Engine::Chromium));
+            }
+            #[test]
+            fn firefox() {
+                run(super::$scenario(Engine::Firefox));
+            }
+        }
+    };
+}
+
 /// Longest a single script may run in the page (our waits poll inside one script).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Longest we wait for chromedriver to accept connections after starting it.
@@ -60,6 +134,10 @@ const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(30);
 const INSTALL_HINT: &str = "install Debian's chromium and chromium-driver \
 (`sudo apt-get install chromium chromium-driver`, which `bash scripts/test.sh` does for you), \
 or set CHROMIUM and CHROMEDRIVER to the browser and its matching driver";
+
+const FIREFOX_INSTALL_HINT: &str = "install Debian's firefox-esr and geckodriver \
+(`sudo apt-get install firefox-esr` and `cargo install --locked geckodriver`, which \
+`bash scripts/test.sh` does for you), or set FIREFOX and GECKODRIVER";
 
 /// The runtime every browser test runs on. Shared (not one per test) because
 /// the WebDriver client's connection task must outlive any single test.
@@ -76,19 +154,24 @@ pub fn run<F: Future>(future: F) -> F::Output {
     RUNTIME.block_on(future)
 }
 
-static BROWSER: OnceCell<Browser> = OnceCell::const_new();
+static CHROMIUM: OnceCell<Browser> = OnceCell::const_new();
+static FIREFOX: OnceCell<Browser> = OnceCell::const_new();
 
-/// What the exit hook needs to close the browser when the test binary ends.
+/// What the exit hook needs to close a browser when the test binary ends.
 struct Cleanup {
     driver_port: u16,
     session_id: String,
     driver_pid: u32,
     profile_dir: PathBuf,
 }
-static CLEANUP: OnceLock<Cleanup> = OnceLock::new();
+static CLEANUPS: std::sync::Mutex<Vec<Cleanup>> = std::sync::Mutex::new(Vec::new());
+static AT_EXIT: OnceLock<()> = OnceLock::new();
 
 pub struct Browser {
+    engine: Engine,
     client: Client,
+    /// Firefox's WebDriver BiDi connection; Chromium has none.
+    bidi: Option<Bidi>,
     /// The flags this test binary added to [`CHROMIUM_FLAGS`].
     extra_flags: Vec<String>,
     /// A blank window that stays open: closing a session's last window ends it.
@@ -112,11 +195,24 @@ pub async fn browser() -> BrowserTurn {
 /// host-resolver rule, a certificate to trust). Every test of the binary
 /// must ask for the same flags: there is one browser per binary.
 pub async fn browser_with(extra_flags: &[String]) -> BrowserTurn {
-    let browser = BROWSER.get_or_init(|| launch(extra_flags.to_vec())).await;
+    let browser = CHROMIUM
+        .get_or_init(|| launch_chromium(extra_flags.to_vec()))
+        .await;
     assert_eq!(
         browser.extra_flags, extra_flags,
         "one test binary, one browser: every test must ask for the same flags"
     );
+    take_turn(browser).await
+}
+
+/// Waits for this test's turn at the shared Firefox, starting it on first use.
+pub async fn firefox() -> BrowserTurn {
+    take_turn(FIREFOX.get_or_init(launch_firefox).await).await
+}
+
+/// Waits for the turn at `browser` and closes any window an earlier (perhaps
+/// failed) test left open.
+async fn take_turn(browser: &'static Browser) -> BrowserTurn {
     let turn = browser.turn.lock().await;
     let windows = browser.client.windows().await.expect("list windows");
     for window in windows.into_iter().filter(|w| *w != browser.home) {
@@ -143,6 +239,10 @@ pub async fn browser_with(extra_flags: &[String]) -> BrowserTurn {
 }
 
 impl BrowserTurn {
+    pub fn engine(&self) -> Engine {
+        self.browser.engine
+    }
+
     /// Opens `url` in a new window, with the probe installed. `name` labels
     /// the page in failure messages ("alice", "bob").
     pub async fn open(&self, name: &str, url: &str) -> Page<'_> {
@@ -156,18 +256,20 @@ impl BrowserTurn {
             .switch_to_window(window.clone())
             .await
             .expect("switch window");
-        client
-            .issue_cmd(Cdp::new(
-                "Page.addScriptToEvaluateOnNewDocument",
-                json!({ "source": include_str!("page_probe.js") }),
-            ))
-            .await
-            .expect("install the page probe");
+        if self.browser.engine == Engine::Chromium {
+            client
+                .issue_cmd(Cdp::new(
+                    "Page.addScriptToEvaluateOnNewDocument",
+                    json!({ "source": include_str!("page_probe.js") }),
+                ))
+                .await
+                .expect("install the page probe");
+        }
         client.goto(url).await.expect("load the page");
         Page {
             turn: self,
             window,
-            name: name.to_string(),
+            name: format!("{name} ({})", self.browser.engine.name()),
         }
     }
 }
@@ -180,6 +282,11 @@ pub struct Page<'t> {
 }
 
 impl Page<'_> {
+    /// The person and the browser, as failure messages name them: "bob (Firefox)".
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     fn client(&self) -> &Client {
         &self.turn.browser.client
     }
@@ -195,10 +302,25 @@ impl Page<'_> {
     /// Runs `script` (a function body; `arguments` holds `args`) and returns
     /// its result. A returned promise is awaited.
     pub async fn eval(&self, script: &str, args: Vec<Json>) -> Json {
-        self.focus().await;
-        match self.client().execute(script, args).await {
+        match self.try_eval(script, args).await {
             Ok(value) => value,
             Err(err) => panic!("{}: script failed: {err}\nscript: {script}", self.name),
+        }
+    }
+
+    async fn try_eval(&self, script: &str, args: Vec<Json>) -> Result<Json, String> {
+        match &self.turn.browser.bidi {
+            None => {
+                self.focus().await;
+                self.client()
+                    .execute(script, args)
+                    .await
+                    .map_err(|err| err.to_string())
+            }
+            Some(bidi) => {
+                let context: String = self.window.clone().into();
+                bidi.call_in_page(&context, script, &args).await
+            }
         }
     }
 
@@ -271,26 +393,27 @@ impl Page<'_> {
     /// it returns something truthy, and returns that. On timeout the test fails
     /// with `what`, the last value, `#status`, and the page's console.
     pub async fn wait_for(&self, what: &str, condition: &str, timeout: Duration) -> Json {
-        const POLL: &str = r#"
-            const [body, timeoutMs] = arguments;
-            const check = new (Object.getPrototypeOf(async function () {}).constructor)(body);
+        // The condition is written into the script's text, not compiled in
+        // the page: the pages' Content-Security-Policy forbids `new Function`.
+        let poll = format!(
+            r#"
+            const timeoutMs = arguments[0];
+            const check = async () => {{ {condition} }};
             const deadline = performance.now() + timeoutMs;
             let last = null;
-            for (;;) {
-              try {
+            for (;;) {{
+              try {{
                 last = await check();
-                if (last) return { ok: true, value: last };
-              } catch (error) {
-                last = `threw ${error}`;
-              }
-              if (performance.now() > deadline) return { ok: false, value: last ?? null };
+                if (last) return {{ ok: true, value: last }};
+              }} catch (error) {{
+                last = `threw ${{error}}`;
+              }}
+              if (performance.now() > deadline) return {{ ok: false, value: last ?? null }};
               await new Promise((resolve) => setTimeout(resolve, 50));
-            }"#;
+            }}"#
+        );
         let result = self
-            .eval(
-                POLL,
-                vec![json!(condition), json!(timeout.as_millis() as u64)],
-            )
+            .eval(&poll, vec![json!(timeout.as_millis() as u64)])
             .await;
         if result["ok"] != json!(true) {
             panic!(
@@ -416,11 +539,10 @@ impl Page<'_> {
 
     /// `#status` and the last console lines, for failure messages.
     pub async fn diagnostics(&self) -> String {
-        self.focus().await;
         let script =
             "return { status: document.getElementById('status')?.textContent ?? '(no #status)', \
                       console: (window.__probe?.console ?? []).slice(-40) };";
-        match self.client().execute(script, vec![]).await {
+        match self.try_eval(script, vec![]).await {
             Ok(info) => {
                 let console: Vec<String> = info["console"]
                     .as_array()
@@ -490,7 +612,7 @@ impl WebDriverCompatibleCommand for Cdp {
 
 /// Starts chromedriver and a browser session; panics with install advice if
 /// either is missing.
-async fn launch(extra_flags: Vec<String>) -> Browser {
+async fn launch_chromium(extra_flags: Vec<String>) -> Browser {
     let chromium = find_program(
         "CHROMIUM",
         &["chromium", "chromium-browser", "google-chrome"],
@@ -499,29 +621,14 @@ async fn launch(extra_flags: Vec<String>) -> Browser {
     let chromedriver = find_program("CHROMEDRIVER", &["chromedriver"])
         .unwrap_or_else(|| panic!("no chromedriver found: {INSTALL_HINT}"));
 
-    let profile_dir =
-        std::env::temp_dir().join(format!("videochat-test-browser-{}", std::process::id()));
-    std::fs::create_dir_all(&profile_dir).expect("create the browser profile folder");
+    let profile_dir = profile_dir("chromium");
     let port = free_port();
-    let log =
-        std::fs::File::create(profile_dir.join("chromedriver.log")).expect("create the driver log");
-    let driver = {
-        use std::os::unix::process::CommandExt;
-        Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::from(log.try_clone().expect("clone the log handle")))
-            .stderr(Stdio::from(log))
-            // Its own process group, so the exit hook can end the driver and
-            // every browser process it started in one signal.
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {}: {e}; {INSTALL_HINT}",
-                    chromedriver.display()
-                )
-            })
-    };
+    let driver = start_driver(
+        &chromedriver,
+        &[format!("--port={port}")],
+        &profile_dir,
+        INSTALL_HINT,
+    );
     wait_for_port(port);
 
     let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
@@ -536,6 +643,116 @@ async fn launch(extra_flags: Vec<String>) -> Browser {
         "goog:chromeOptions".into(),
         json!({ "binary": chromium, "args": args }),
     );
+    let client = new_session(capabilities, port, &profile_dir, INSTALL_HINT).await;
+    register_cleanup(&client, port, driver, profile_dir).await;
+    let home = client.window().await.expect("the first window");
+    Browser {
+        engine: Engine::Chromium,
+        client,
+        bidi: None,
+        extra_flags,
+        home,
+        turn: Mutex::new(()),
+    }
+}
+
+/// Starts geckodriver and a Firefox session with a WebDriver BiDi connection,
+/// and installs the probe as a preload script for every page it will load.
+async fn launch_firefox() -> Browser {
+    let firefox = find_program("FIREFOX", &["firefox-esr", "firefox"])
+        .unwrap_or_else(|| panic!("no Firefox found: {FIREFOX_INSTALL_HINT}"));
+    let geckodriver = find_program("GECKODRIVER", &["geckodriver"])
+        .unwrap_or_else(|| panic!("no geckodriver found: {FIREFOX_INSTALL_HINT}"));
+
+    let profile_dir = profile_dir("firefox");
+    let port = free_port();
+    let driver = start_driver(
+        &geckodriver,
+        &[
+            format!("--port={port}"),
+            // BiDi's WebSocket port; 0 lets Firefox choose a free one.
+            "--websocket-port=0".to_string(),
+        ],
+        &profile_dir,
+        FIREFOX_INSTALL_HINT,
+    );
+    wait_for_port(port);
+
+    let mut capabilities = Capabilities::new();
+    capabilities.insert("browserName".into(), json!("firefox"));
+    capabilities.insert("webSocketUrl".into(), json!(true));
+    capabilities.insert(
+        "moz:firefoxOptions".into(),
+        json!({
+            "binary": firefox,
+            "args": ["-headless", "-width", "1000", "-height", "800"],
+            "prefs": firefox_prefs(),
+        }),
+    );
+    let client = new_session(capabilities, port, &profile_dir, FIREFOX_INSTALL_HINT).await;
+    let bidi_url = client
+        .capabilities()
+        .and_then(|c| c.get("webSocketUrl"))
+        .and_then(Json::as_str)
+        .expect("geckodriver returns a webSocketUrl for BiDi")
+        .to_string();
+    register_cleanup(&client, port, driver, profile_dir).await;
+    let bidi = Bidi::connect(&bidi_url).await;
+    let probe = format!("() => {{ {} }}", include_str!("page_probe.js"));
+    bidi.call(
+        "script.addPreloadScript",
+        json!({ "functionDeclaration": probe }),
+    )
+    .await
+    .expect("install the page probe as a preload script");
+    let home = client.window().await.expect("the first window");
+    Browser {
+        engine: Engine::Firefox,
+        client,
+        bidi: Some(bidi),
+        extra_flags: Vec::new(),
+        home,
+        turn: Mutex::new(()),
+    }
+}
+
+/// A fresh folder for one browser's profile and its driver's log.
+fn profile_dir(engine: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "videochat-test-{engine}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("create the browser profile folder");
+    dir
+}
+
+/// Starts a WebDriver server logging into `profile_dir/driver.log`, in its
+/// own process group, so the exit hook can end the driver and every browser
+/// process it started in one signal.
+fn start_driver(
+    program: &Path,
+    args: &[String],
+    profile_dir: &Path,
+    hint: &str,
+) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let log = std::fs::File::create(profile_dir.join("driver.log")).expect("create the driver log");
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::from(log.try_clone().expect("clone the log handle")))
+        .stderr(Stdio::from(log))
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}; {hint}", program.display()))
+}
+
+/// Opens the WebDriver session and sets the script timeout.
+async fn new_session(
+    capabilities: Capabilities,
+    port: u16,
+    profile_dir: &Path,
+    hint: &str,
+) -> Client {
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     let client = ClientBuilder::new(connector)
         .capabilities(capabilities)
@@ -543,60 +760,149 @@ async fn launch(extra_flags: Vec<String>) -> Browser {
         .await
         .unwrap_or_else(|e| {
             panic!(
-                "chromedriver could not start {}: {e} (see {}); {INSTALL_HINT}",
-                chromium.display(),
-                profile_dir.join("chromedriver.log").display()
+                "the driver could not start the browser: {e} (see {}); {hint}",
+                profile_dir.join("driver.log").display()
             )
         });
     client
         .update_timeouts(TimeoutConfiguration::new(Some(SCRIPT_TIMEOUT), None, None))
         .await
         .expect("set the script timeout");
+    client
+}
 
+/// Remembers what the exit hook needs to close this browser.
+async fn register_cleanup(
+    client: &Client,
+    driver_port: u16,
+    driver: std::process::Child,
+    profile_dir: PathBuf,
+) {
     let session_id = client
         .session_id()
         .await
         .ok()
         .flatten()
         .expect("a WebDriver session id");
-    let _ = CLEANUP.set(Cleanup {
-        driver_port: port,
-        session_id,
-        driver_pid: driver.id(),
-        profile_dir,
+    CLEANUPS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(Cleanup {
+            driver_port,
+            session_id,
+            driver_pid: driver.id(),
+            profile_dir,
+        });
+    AT_EXIT.get_or_init(|| {
+        // SAFETY: registering a plain `extern "C" fn` with no arguments is
+        // what atexit expects; the function only reads a static.
+        unsafe {
+            libc::atexit(close_browsers_at_exit);
+        }
     });
-    // SAFETY: registering a plain `extern "C" fn` with no arguments is what
-    // atexit expects; the function only reads a fully initialised static.
-    unsafe {
-        libc::atexit(close_browser_at_exit);
-    }
-    let home = client.window().await.expect("the first window");
-    Browser {
-        client,
-        extra_flags,
-        home,
-        turn: Mutex::new(()),
+}
+
+/// Runs when the test binary exits: ends each WebDriver session (the browser
+/// closes), then the driver's whole process group, then removes the profile.
+extern "C" fn close_browsers_at_exit() {
+    let cleanups = CLEANUPS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for cleanup in cleanups.iter() {
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", cleanup.driver_port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = write!(
+                stream,
+                "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                cleanup.session_id
+            );
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+        // SAFETY: kill(2) with a negative pid signals the process group we created.
+        unsafe {
+            libc::kill(-(cleanup.driver_pid as i32), libc::SIGKILL);
+        }
+        let _ = std::fs::remove_dir_all(&cleanup.profile_dir);
     }
 }
 
-/// Runs when the test binary exits: ends the WebDriver session (Chromium
-/// closes), then the driver's whole process group, then removes the profile.
-extern "C" fn close_browser_at_exit() {
-    let Some(cleanup) = CLEANUP.get() else { return };
-    if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", cleanup.driver_port)) {
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let _ = write!(
-            stream,
-            "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-            cleanup.session_id
+/// A WebDriver BiDi connection: JSON commands over a WebSocket, each answered
+/// by a message with the same id. Only commands are sent (no event
+/// subscriptions), and a test holds the browser's turn while it calls, so a
+/// lock around the socket is all the bookkeeping needed.
+struct Bidi {
+    socket: Mutex<WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+impl Bidi {
+    async fn connect(url: &str) -> Bidi {
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .unwrap_or_else(|e| panic!("connect to WebDriver BiDi at {url}: {e}"));
+        Bidi {
+            socket: Mutex::new(socket),
+            next_id: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// Sends one command and returns its `result`, or the error it got.
+    async fn call(&self, method: &str, params: Json) -> Result<Json, String> {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut socket = self.socket.lock().await;
+        let command = json!({ "id": id, "method": method, "params": params });
+        socket
+            .send(Message::text(command.to_string()))
+            .await
+            .map_err(|e| format!("BiDi send: {e}"))?;
+        while let Some(message) = socket.next().await {
+            let Message::Text(text) = message.map_err(|e| format!("BiDi receive: {e}"))? else {
+                continue;
+            };
+            let reply: Json =
+                serde_json::from_str(&text).map_err(|e| format!("BiDi reply: {e}"))?;
+            if reply["id"] != json!(id) {
+                continue; // an event: none are subscribed, but skip any
+            }
+            if reply["type"] == "error" {
+                return Err(format!("{}: {}", reply["error"], reply["message"]));
+            }
+            return Ok(reply["result"].clone());
+        }
+        Err("the BiDi connection closed".to_string())
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page's
+    /// own realm of window `context`, and returns its awaited result. Values
+    /// cross as JSON text both ways, which is all the tests pass.
+    async fn call_in_page(&self, context: &str, script: &str, args: &[Json]) -> Result<Json, String> {
+        let function = format!(
+            "async function (argsJson) {{
+               const result = await (async function () {{ {script} }}).apply(null, JSON.parse(argsJson));
+               return JSON.stringify(result === undefined ? null : result);
+             }}"
         );
-        let _ = stream.read_to_end(&mut Vec::new());
+        let outcome = self
+            .call(
+                "script.callFunction",
+                json!({
+                    "functionDeclaration": function,
+                    "arguments": [{ "type": "string", "value": Json::from(args.to_vec()).to_string() }],
+                    "awaitPromise": true,
+                    "target": { "context": context },
+                    "resultOwnership": "none",
+                }),
+            )
+            .await?;
+        if outcome["type"] != "success" {
+            return Err(format!(
+                "the script threw: {}",
+                outcome["exceptionDetails"]["text"]
+            ));
+        }
+        let text = outcome["result"]["value"].as_str().unwrap_or("null");
+        serde_json::from_str(text).map_err(|e| format!("the script's result: {e}"))
     }
-    // SAFETY: kill(2) with a negative pid signals the process group we created.
-    unsafe {
-        libc::kill(-(cleanup.driver_pid as i32), libc::SIGKILL);
-    }
-    let _ = std::fs::remove_dir_all(&cleanup.profile_dir);
 }
 
 /// `$var` if set, else the first of `names` found on `PATH`.
@@ -630,7 +936,7 @@ fn wait_for_port(port: u16) {
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             start.elapsed() < DRIVER_START_TIMEOUT,
-            "chromedriver did not listen on port {port} within {DRIVER_START_TIMEOUT:?}"
+            "the WebDriver server did not listen on port {port} within {DRIVER_START_TIMEOUT:?}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -4,7 +4,114 @@ use std::time::Duration;
 
 use videochat::server::Server;
 
-use super::browser::{BrowserTurn, Page};
+use super::browser::{BrowserTurn, Engine, Page};
+
+/// The pairings every call test runs in: the Chromium pair of old, and each
+/// engine calling the other. (Firefox-Firefox works too; it adds time, not
+/// coverage of the page.) Alice is the first engine and usually calls.
+pub const PAIRINGS: [(Engine, Engine); 3] = [
+    (Engine::Chromium, Engine::Chromium),
+    (Engine::Chromium, Engine::Firefox),
+    (Engine::Firefox, Engine::Chromium),
+];
+
+/// Defines one `#[test]` per pairing of [`PAIRINGS`] for the async scenario
+/// `fn $scenario(alice: Engine, bob: Engine)`, in a module of the same name:
+/// `app07_...::chromium_firefox` is Chromium's Alice calling Firefox's Bob.
+#[macro_export]
+macro_rules! in_each_pairing {
+    ($scenario:ident) => {
+        mod $scenario {
+            use $crate::common::browser::{run, Engine};
+            #[test]
+            fn chromium_chromium() {
+                run(super::$scenario(Engine::Chromium, Engine::Chromium));
+            }
+            #[test]
+            fn chromium_firefox() {
+                run(super::$scenario(Engine::Chromium, Engine::Firefox));
+            }
+            #[test]
+            fn firefox_chromium() {
+                run(super::$scenario(Engine::Firefox, Engine::Chromium));
+            }
+        }
+    };
+    // The three, and Firefox calling Firefox.
+    ($scenario:ident, and_firefox_pair) => {
+        mod $scenario {
+            use $crate::common::browser::{run, Engine};
+            #[test]
+            fn chromium_chromium() {
+                run(super::$scenario(Engine::Chromium, Engine::Chromium));
+            }
+            #[test]
+            fn chromium_firefox() {
+                run(super::$scenario(Engine::Chromium, Engine::Firefox));
+            }
+            #[test]
+            fn firefox_chromium() {
+                run(super::$scenario(Engine::Firefox, Engine::Chromium));
+            }
+            #[test]
+            fn firefox_firefox() {
+                run(super::$scenario(Engine::Firefox, Engine::Firefox));
+            }
+        }
+    };
+}
+
+/// The browsers of one pairing: Alice's and Bob's. One turn when both use
+/// the same engine; otherwise Chromium's turn is always taken first, so two
+/// tests that need both browsers cannot each hold one and wait for the other.
+pub struct Pair {
+    first: BrowserTurn,
+    second: Option<BrowserTurn>,
+    alice_is_first: bool,
+}
+
+impl Pair {
+    pub async fn take(alice: Engine, bob: Engine) -> Pair {
+        if alice == bob {
+            return Pair {
+                first: alice.turn().await,
+                second: None,
+                alice_is_first: true,
+            };
+        }
+        let first = Engine::Chromium.turn().await;
+        let second = Engine::Firefox.turn().await;
+        Pair {
+            first,
+            second: Some(second),
+            alice_is_first: alice == Engine::Chromium,
+        }
+    }
+
+    pub fn alice(&self) -> &BrowserTurn {
+        match (&self.second, self.alice_is_first) {
+            (Some(second), false) => second,
+            _ => &self.first,
+        }
+    }
+
+    /// The browser of the `index`th person of a group: Alice's engine for
+    /// Alice, Carol, Erin, Bob's for Bob, Dave.
+    pub fn person(&self, index: usize) -> &BrowserTurn {
+        if index % 2 == 0 {
+            self.alice()
+        } else {
+            self.bob()
+        }
+    }
+
+    pub fn bob(&self) -> &BrowserTurn {
+        match (&self.second, self.alice_is_first) {
+            (Some(second), true) => second,
+            _ => &self.first,
+        }
+    }
+}
 
 /// Long enough for a page to react on a loaded machine.
 pub const QUICK: Duration = Duration::from_secs(10);
@@ -13,9 +120,9 @@ pub const CONNECTING: Duration = Duration::from_secs(20);
 
 /// Opens Alice's and Bob's windows of `server` and waits until each page's
 /// signaling socket is open; no device is on yet.
-pub async fn open_two<'t>(browser: &'t BrowserTurn, server: &Server) -> (Page<'t>, Page<'t>) {
-    let alice = browser.open("alice", &server.url()).await;
-    let bob = browser.open("bob", &server.url()).await;
+pub async fn open_two<'t>(pair: &'t Pair, server: &Server) -> (Page<'t>, Page<'t>) {
+    let alice = pair.alice().open("alice", &server.url()).await;
+    let bob = pair.bob().open("bob", &server.url()).await;
     for page in [&alice, &bob] {
         page.wait_for_status("connected to the signaling server", QUICK)
             .await;
@@ -25,8 +132,8 @@ pub async fn open_two<'t>(browser: &'t BrowserTurn, server: &Server) -> (Page<'t
 
 /// Opens two windows of `server`, turns their devices on, and has Alice
 /// send the offer; returns once both see and hear each other.
-pub async fn start_call<'t>(browser: &'t BrowserTurn, server: &Server) -> (Page<'t>, Page<'t>) {
-    let (alice, bob) = open_two(browser, server).await;
+pub async fn start_call<'t>(pair: &'t Pair, server: &Server) -> (Page<'t>, Page<'t>) {
+    let (alice, bob) = open_two(pair, server).await;
     for page in [&alice, &bob] {
         page.turn_devices_on().await;
     }

@@ -12,6 +12,11 @@
 //   videoFrames(selector, wanted, timeoutMs)  frames presented by a <video>
 //   inbound(kind)    summed inbound-rtp counters of every peer connection
 //   inboundEach(kind)  the same counters for each open connection
+//   holdOffers()     from now on, outgoing signaling messages of type
+//                    'offer' wait in `heldOffers` instead of leaving
+//   releaseOffers()  sends the held offers and stops holding: a test makes
+//                    two pages' offers cross (glare) this way, without any
+//                    test code in the pages
 (() => {
   const probe = {
     console: [],
@@ -58,8 +63,11 @@
     probe.console.filter((line) =>
       line.startsWith('uncaught') || line.startsWith('unhandled') || line.startsWith('csp violation'));
 
-  // The URL of every WebSocket the page opens (wss: on an https page).
+  // The URL of every WebSocket the page opens (wss: on an https page), and
+  // offers held back while a test asks for it.
   probe.sockets = [];
+  probe.heldOffers = [];
+  let holding = false;
   const NativeWebSocket = window.WebSocket;
   if (NativeWebSocket) {
     window.WebSocket = class extends NativeWebSocket {
@@ -67,8 +75,23 @@
         super(url, ...rest);
         probe.sockets.push(this.url);
       }
+
+      send(data) {
+        if (holding && typeof data === 'string' && data.includes('"type":"offer"')) {
+          probe.heldOffers.push(() => super.send(data));
+          return;
+        }
+        super.send(data);
+      }
     };
   }
+  probe.holdOffers = () => { holding = true; };
+  probe.releaseOffers = () => {
+    holding = false;
+    const held = probe.heldOffers.splice(0);
+    for (const send of held) send();
+    return held.length;
+  };
 
   const NativePeerConnection = window.RTCPeerConnection;
   if (NativePeerConnection) {
