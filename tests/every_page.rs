@@ -62,9 +62,8 @@ use std::time::Duration;
 
 use common::browser::{browser, run};
 
-#[test]
-fn every_step_page_loads_without_an_error() {
-    let steps = [
+fn all_steps() -> [videochat::server::Step; 17] {
+    [
         app01::step(),
         app02::step(),
         app03::step(),
@@ -82,10 +81,14 @@ fn every_step_page_loads_without_an_error() {
         app15::step(),
         app16::step(),
         app17::step(),
-    ];
+    ]
+}
+
+#[test]
+fn every_step_page_loads_without_an_error() {
     run(async {
         let browser = browser().await;
-        for step in steps {
+        for step in all_steps() {
             let name = step.name();
             let server = common::serve(step);
             let page = browser.open(name, &server.url()).await;
@@ -96,6 +99,44 @@ fn every_step_page_loads_without_an_error() {
                 Duration::from_secs(10),
             )
             .await;
+            page.assert_no_uncaught_errors().await;
+            page.close().await;
+        }
+    });
+}
+
+/// From step 03 on, a browser without WebRTC (the probe removes
+/// `RTCPeerConnection`, as WebKitGTK lacks it) is told in words that it cannot
+/// make calls, finds every control off, and throws nothing. From step 07 the
+/// page does not even open the signaling socket, so no offer can reach it.
+#[test]
+fn without_webrtc_every_calling_page_says_so_and_turns_its_controls_off() {
+    run(async {
+        let browser = browser().await;
+        for step in all_steps().into_iter().skip(2) {
+            let name = step.name();
+            let server = common::serve(step);
+            let page = browser
+                .open(name, &format!("{}#no-webrtc", server.url()))
+                .await;
+            page.wait_for_status("this browser cannot make calls", Duration::from_secs(10))
+                .await;
+            let enabled = page
+                .eval(
+                    "return [...document.querySelectorAll('button, input, textarea')] \
+                       .filter((control) => !control.disabled).map((control) => control.id);",
+                    vec![],
+                )
+                .await;
+            assert_eq!(enabled, serde_json::json!([]), "{name}: controls left on");
+            let sockets = page
+                .eval("return window.__probe.sockets.length;", vec![])
+                .await;
+            assert_eq!(
+                sockets,
+                serde_json::json!(0),
+                "{name}: opened the signaling socket"
+            );
             page.assert_no_uncaught_errors().await;
             page.close().await;
         }

@@ -17,9 +17,7 @@ mod app13;
 mod app14;
 
 use common::browser::{Engine, Page};
-use common::call::{
-    open_two, start_call, Pair, CONNECTING, QUICK, REMOTE_MEDIA_CLEARED,
-};
+use common::call::{open_two, start_call, Pair, CONNECTING, QUICK, REMOTE_MEDIA_CLEARED};
 use serde_json::json;
 
 /// The chat log of `page` as (who, text) pairs, read from the DOM.
@@ -61,7 +59,9 @@ async fn app11_chat_both_ways_literally(alice: Engine, bob: Engine) {
 
     let tricky = "Grüße, 世界 👋 <b>not bold</b> <img src=x onerror=\"window.__pwned=1\">";
     // Enter sends. (WebDriver's Enter key: Firefox types "\n" as text.)
-    alice.type_into("#message", &format!("{tricky}\u{E007}")).await;
+    alice
+        .type_into("#message", &format!("{tricky}\u{E007}"))
+        .await;
     wait_for_chat_lines(&bob, 1).await;
     assert_eq!(chat_lines(&bob).await, json!([["Peer", tricky]]));
     assert_eq!(chat_lines(&alice).await, json!([["You", tricky]]));
@@ -237,9 +237,16 @@ async fn offers_cross(alice_engine: Engine, bob_engine: Engine, first: &str, add
         // Frames are decoded, and none is presented.
         bob.expect_inbound_growing("video", "framesDecoded").await;
         let counted = bob
-            .eval("return window.__probe.videoFrames('#remote-video', 10, 3000);", vec![])
+            .eval(
+                "return window.__probe.videoFrames('#remote-video', 10, 3000);",
+                vec![],
+            )
             .await;
-        assert_eq!(counted["frames"], json!(0), "Chromium presents frames after a rollback again: the known bug is mended");
+        assert_eq!(
+            counted["frames"],
+            json!(0),
+            "Chromium presents frames after a rollback again: the known bug is mended"
+        );
         return;
     }
     bob.expect_video_playing("#remote-video").await;
@@ -253,7 +260,12 @@ async fn offers_cross(alice_engine: Engine, bob_engine: Engine, first: &str, add
                 vec![],
             )
             .await;
-        assert_eq!(unmuted, json!(true), "{}: the remote sound is muted", page.name());
+        assert_eq!(
+            unmuted,
+            json!(true),
+            "{}: the remote sound is muted",
+            page.name()
+        );
     }
 
     let settled = [
@@ -285,17 +297,32 @@ mod app12_crossing_offers_adding_cameras {
 
     #[test]
     fn chromium_firefox() {
-        run(offers_cross(Engine::Chromium, Engine::Firefox, "microphone", "camera"));
+        run(offers_cross(
+            Engine::Chromium,
+            Engine::Firefox,
+            "microphone",
+            "camera",
+        ));
     }
 
     #[test]
     fn firefox_chromium() {
-        run(offers_cross(Engine::Firefox, Engine::Chromium, "microphone", "camera"));
+        run(offers_cross(
+            Engine::Firefox,
+            Engine::Chromium,
+            "microphone",
+            "camera",
+        ));
     }
 
     #[test]
     fn firefox_firefox() {
-        run(offers_cross(Engine::Firefox, Engine::Firefox, "microphone", "camera"));
+        run(offers_cross(
+            Engine::Firefox,
+            Engine::Firefox,
+            "microphone",
+            "camera",
+        ));
     }
 }
 

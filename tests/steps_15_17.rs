@@ -104,7 +104,10 @@ async fn app16_three_people_see_hear_and_chat_with_each_other(alice: Engine, bob
     let names = ["Alice", "Bob", "Carol"];
     let mut pages = Vec::new();
     for (index, name) in names.into_iter().enumerate() {
-        let page = pair.person(index).open(&name.to_lowercase(), &server.url()).await;
+        let page = pair
+            .person(index)
+            .open(&name.to_lowercase(), &server.url())
+            .await;
         join(&page, name).await;
         page.turn_devices_on().await;
         pages.push(page);
@@ -234,7 +237,10 @@ async fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words(alice: Eng
     }
 
     // Erin follows a link to the red room, which is full.
-    let erin = pair.person(4).open("erin", &format!("{url}?room=red")).await;
+    let erin = pair
+        .person(4)
+        .open("erin", &format!("{url}?room=red"))
+        .await;
     erin.wait_for_status("type your name", QUICK).await;
     assert_eq!(erin.value("#room").await, "red");
     erin.type_into("#username", "Erin").await;

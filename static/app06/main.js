@@ -414,3 +414,12 @@ cameraBox.checked = false;
 microphoneBox.checked = false;
 showStates();
 setStatus('Ready. Tick Camera or Microphone, then create an offer (or paste one and answer it).');
+
+// ANCHOR: noWebRTC
+// A browser without WebRTC (or with it turned off) cannot make calls: say so
+// in words and turn the controls off, instead of failing at the first click.
+if (typeof RTCPeerConnection !== 'function') {
+  for (const control of document.querySelectorAll('button, input, textarea')) control.disabled = true;
+  setStatus('This browser cannot make calls: it has no WebRTC (RTCPeerConnection). Open the page in a current Chrome, Edge, Firefox or Safari.');
+}
+// ANCHOR_END: noWebRTC

@@ -11,7 +11,7 @@
 import { setUpDevices } from './media.js';
 import { handleAnswer, handleOffer, sendOffer } from './peer.js';
 import { connectSignaling } from './signaling.js';
-import { setStatus, showStates } from './ui.js';
+import { refuseCalls, setStatus, showStates } from './ui.js';
 
 const sendOfferButton = document.getElementById('send-offer');
 
@@ -40,14 +40,23 @@ function onSignalingMessage(message) {
 sendOfferButton.addEventListener('click', sendOffer);
 setUpDevices();
 showStates(null);
-setStatus('Connecting to the signaling server…');
-connectSignaling({
-  onOpen() {
-    sendOfferButton.disabled = false;
-    setStatus('Connected to the signaling server. Turn on a device and press Send offer, or wait for an offer.');
-  },
-  onClose() {
-    sendOfferButton.disabled = true;
-  },
-  onMessage: onSignalingMessage,
-});
+// ANCHOR: noWebRTC
+// A browser without WebRTC (or with it turned off) cannot make calls: it says
+// so, turns its controls off, and never opens the signaling socket, so no
+// offer can reach it.
+if (typeof RTCPeerConnection !== 'function') {
+  refuseCalls();
+} else {
+  setStatus('Connecting to the signaling server…');
+  connectSignaling({
+    onOpen() {
+      sendOfferButton.disabled = false;
+      setStatus('Connected to the signaling server. Turn on a device and press Send offer, or wait for an offer.');
+    },
+    onClose() {
+      sendOfferButton.disabled = true;
+    },
+    onMessage: onSignalingMessage,
+  });
+}
+// ANCHOR_END: noWebRTC

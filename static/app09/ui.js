@@ -13,6 +13,12 @@ export function setStatus(text) {
   console.log(`status: ${text}`);
 }
 
+// For a browser without WebRTC: says so, and turns every control off.
+export function refuseCalls() {
+  for (const control of document.querySelectorAll('button, input, textarea')) control.disabled = true;
+  setStatus('This browser cannot make calls: it has no WebRTC (RTCPeerConnection). Open the page in a current Chrome, Edge, Firefox or Safari.');
+}
+
 // Shows the four states of the connection in words, so the handshake can be watched.
 export function showStates(pc) {
   if (!pc) {

@@ -8,7 +8,7 @@
 import { setUpDevices } from './media.js';
 import { handleAnswer, handleCandidate, handleOffer, leave, sendOffer } from './peer.js';
 import { connectSignaling } from './signaling.js';
-import { setStatus, showStates } from './ui.js';
+import { refuseCalls, setStatus, showStates } from './ui.js';
 
 const sendOfferButton = document.getElementById('send-offer');
 const leaveButton = document.getElementById('leave');
@@ -43,14 +43,23 @@ sendOfferButton.addEventListener('click', sendOffer);
 leaveButton.addEventListener('click', leave);
 setUpDevices();
 showStates(null);
-setStatus('Connecting to the signaling server…');
-connectSignaling({
-  onOpen() {
-    sendOfferButton.disabled = false;
-    setStatus('Connected to the signaling server. Turn on a device and press Send offer, or wait for an offer.');
-  },
-  onClose() {
-    sendOfferButton.disabled = true;
-  },
-  onMessage: onSignalingMessage,
-});
+// ANCHOR: noWebRTC
+// A browser without WebRTC (or with it turned off) cannot make calls: it says
+// so, turns its controls off, and never opens the signaling socket, so no
+// offer can reach it.
+if (typeof RTCPeerConnection !== 'function') {
+  refuseCalls();
+} else {
+  setStatus('Connecting to the signaling server…');
+  connectSignaling({
+    onOpen() {
+      sendOfferButton.disabled = false;
+      setStatus('Connected to the signaling server. Turn on a device and press Send offer, or wait for an offer.');
+    },
+    onClose() {
+      sendOfferButton.disabled = true;
+    },
+    onMessage: onSignalingMessage,
+  });
+}
+// ANCHOR_END: noWebRTC

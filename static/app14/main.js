@@ -11,7 +11,7 @@ import { setUpChat } from './chat.js';
 import { setUpDevices } from './media.js';
 import { handleCandidate, handleDescription, leave, leaveNow, onPeerLeft, sendOffer, trackStarted, trackStopped } from './peer.js';
 import { connectSignaling } from './signaling.js';
-import { setStatus, showStates } from './ui.js';
+import { refuseCalls, setStatus, showStates } from './ui.js';
 
 const sendOfferButton = document.getElementById('send-offer');
 const leaveButton = document.getElementById('leave');
@@ -50,14 +50,23 @@ window.addEventListener('pagehide', leaveNow);
 setUpDevices({ onTrackStarted: trackStarted, onTrackStopped: trackStopped });
 setUpChat();
 showStates(null);
-setStatus('Connecting to the signaling server…');
-connectSignaling({
-  onOpen() {
-    sendOfferButton.disabled = false;
-    setStatus('Connected to the signaling server. Press Send offer to call, or wait for a call; devices can be turned on at any time.');
-  },
-  onClose() {
-    sendOfferButton.disabled = true;
-  },
-  onMessage: onSignalingMessage,
-});
+// ANCHOR: noWebRTC
+// A browser without WebRTC (or with it turned off) cannot make calls: it says
+// so, turns its controls off, and never opens the signaling socket, so no
+// offer can reach it.
+if (typeof RTCPeerConnection !== 'function') {
+  refuseCalls();
+} else {
+  setStatus('Connecting to the signaling server…');
+  connectSignaling({
+    onOpen() {
+      sendOfferButton.disabled = false;
+      setStatus('Connected to the signaling server. Press Send offer to call, or wait for a call; devices can be turned on at any time.');
+    },
+    onClose() {
+      sendOfferButton.disabled = true;
+    },
+    onMessage: onSignalingMessage,
+  });
+}
+// ANCHOR_END: noWebRTC

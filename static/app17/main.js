@@ -15,7 +15,7 @@ import {
   onMemberLeft, onPeerJoined, trackStarted, trackStopped,
 } from './peer.js';
 import { connectSignaling } from './signaling.js';
-import { setStatus, showStates } from './ui.js';
+import { refuseCalls, setStatus, showStates } from './ui.js';
 
 const callAgainButton = document.getElementById('send-offer');
 const leaveButton = document.getElementById('leave');
@@ -72,16 +72,25 @@ setUpDevices({ onTrackStarted: trackStarted, onTrackStopped: trackStopped });
 setUpChat();
 setUpJoin();
 showStates([]);
-setStatus('Connecting to the signaling server…');
-connectSignaling({
-  onOpen() {
-    setJoinEnabled(true);
-    callAgainButton.disabled = false;
-    setStatus(myName ? 'Reconnected to the signaling server.' : 'Connected to the signaling server. Type your name and a room, and press Join.');
-  },
-  onClose() {
-    setJoinEnabled(false);
-    callAgainButton.disabled = true;
-  },
-  onMessage: onSignalingMessage,
-});
+// ANCHOR: noWebRTC
+// A browser without WebRTC (or with it turned off) cannot make calls: it says
+// so, turns its controls off, and never opens the signaling socket, so no
+// offer can reach it.
+if (typeof RTCPeerConnection !== 'function') {
+  refuseCalls();
+} else {
+  setStatus('Connecting to the signaling server…');
+  connectSignaling({
+    onOpen() {
+      setJoinEnabled(true);
+      callAgainButton.disabled = false;
+      setStatus(myName ? 'Reconnected to the signaling server.' : 'Connected to the signaling server. Type your name and a room, and press Join.');
+    },
+    onClose() {
+      setJoinEnabled(false);
+      callAgainButton.disabled = true;
+    },
+    onMessage: onSignalingMessage,
+  });
+}
+// ANCHOR_END: noWebRTC

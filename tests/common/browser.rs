@@ -718,10 +718,7 @@ async fn launch_firefox() -> Browser {
 
 /// A fresh folder for one browser's profile and its driver's log.
 fn profile_dir(engine: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "videochat-test-{engine}-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("videochat-test-{engine}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the browser profile folder");
     dir
 }
@@ -805,7 +802,9 @@ async fn register_cleanup(
 /// Runs when the test binary exits: ends each WebDriver session (the browser
 /// closes), then the driver's whole process group, then removes the profile.
 extern "C" fn close_browsers_at_exit() {
-    let cleanups = CLEANUPS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let cleanups = CLEANUPS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     for cleanup in cleanups.iter() {
         if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", cleanup.driver_port)) {
             let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -875,7 +874,12 @@ impl Bidi {
     /// Runs `script` (a function body; `arguments` holds `args`) in the page's
     /// own realm of window `context`, and returns its awaited result. Values
     /// cross as JSON text both ways, which is all the tests pass.
-    async fn call_in_page(&self, context: &str, script: &str, args: &[Json]) -> Result<Json, String> {
+    async fn call_in_page(
+        &self,
+        context: &str,
+        script: &str,
+        args: &[Json],
+    ) -> Result<Json, String> {
         let function = format!(
             "async function (argsJson) {{
                const result = await (async function () {{ {script} }}).apply(null, JSON.parse(argsJson));

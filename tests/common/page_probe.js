@@ -12,6 +12,7 @@
 //   videoFrames(selector, wanted, timeoutMs)  frames presented by a <video>
 //   inbound(kind)    summed inbound-rtp counters of every peer connection
 //   inboundEach(kind)  the same counters for each open connection
+//   (#no-webrtc)     a page opened with this fragment has no RTCPeerConnection
 //   holdOffers()     from now on, outgoing signaling messages of type
 //                    'offer' wait in `heldOffers` instead of leaving
 //   releaseOffers()  sends the held offers and stops holding: a test makes
@@ -92,6 +93,13 @@
     for (const send of held) send();
     return held.length;
   };
+
+  // A test can open a page as a browser without WebRTC sees it (WebKitGTK,
+  // or WebRTC turned off): add #no-webrtc to its address.
+  if (location.hash === '#no-webrtc') {
+    delete window.RTCPeerConnection;
+    delete window.webkitRTCPeerConnection;
+  }
 
   const NativePeerConnection = window.RTCPeerConnection;
   if (NativePeerConnection) {
