@@ -13,6 +13,32 @@ MDBOOK_VERSION=0.5.4
 MDBOOK_MERMAID_VERSION=0.17.1
 GECKODRIVER_VERSION=0.37.1
 
+# The tools built from crates.io, each only if missing. Debug builds: they
+# take half the time of release ones, and these tools do little work (relay
+# WebDriver commands to Firefox, build a small book).
+install_tools() {
+  if [ -z "${GECKODRIVER:-}" ] && ! geckodriver --version 2>/dev/null | grep -q "geckodriver ${GECKODRIVER_VERSION}"; then
+    echo "installing geckodriver ${GECKODRIVER_VERSION} (about two minutes, once)"
+    cargo install geckodriver --version "${GECKODRIVER_VERSION}" --locked --debug --quiet
+  fi
+
+  if ! mdbook --version 2>/dev/null | grep -q "v${MDBOOK_VERSION}"; then
+    echo "installing mdbook ${MDBOOK_VERSION} (about a minute, once)"
+    # Only the search feature: the book is built, never served, by the checks.
+    cargo install mdbook --version "${MDBOOK_VERSION}" --locked --debug --no-default-features --features search --quiet
+  fi
+
+  if ! mdbook-mermaid --version 2>/dev/null | grep -q "${MDBOOK_MERMAID_VERSION}"; then
+    echo "installing mdbook-mermaid ${MDBOOK_MERMAID_VERSION} (a minute or two, once)"
+    cargo install mdbook-mermaid --version "${MDBOOK_MERMAID_VERSION}" --locked --debug --quiet
+  fi
+}
+
+# The Rust tools build (CPU) while apt-get downloads and unpacks (network and
+# disk), which saves a minute or two on a fresh machine.
+install_tools &
+tools=$!
+
 missing_packages=()
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
   || [ -n "${CHROMIUM:-}" ] || missing_packages+=(chromium)
@@ -46,20 +72,7 @@ if [ ${#missing_packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
 fi
 
-# geckodriver only relays WebDriver commands to Firefox: a debug build (half
-# the build time of a release one) is fast enough.
-if [ -z "${GECKODRIVER:-}" ] && ! geckodriver --version 2>/dev/null | grep -q "geckodriver ${GECKODRIVER_VERSION}"; then
-  echo "installing geckodriver ${GECKODRIVER_VERSION} (about two minutes, once)"
-  cargo install geckodriver --version "${GECKODRIVER_VERSION}" --locked --debug --quiet
-fi
-
-if ! mdbook --version 2>/dev/null | grep -q "v${MDBOOK_VERSION}"; then
-  echo "installing mdbook ${MDBOOK_VERSION} (about a minute, once)"
-  # Only the search feature: the book is built, never served, by the checks.
-  cargo install mdbook --version "${MDBOOK_VERSION}" --locked --no-default-features --features search --quiet
-fi
-
-if ! mdbook-mermaid --version 2>/dev/null | grep -q "${MDBOOK_MERMAID_VERSION}"; then
-  echo "installing mdbook-mermaid ${MDBOOK_MERMAID_VERSION} (a minute or two, once)"
-  cargo install mdbook-mermaid --version "${MDBOOK_MERMAID_VERSION}" --locked --quiet
+if ! wait "$tools"; then
+  echo "error: installing the Rust tools (geckodriver, mdbook, mdbook-mermaid) failed" >&2
+  exit 1
 fi

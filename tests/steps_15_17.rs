@@ -203,7 +203,17 @@ async fn app16_three_people_see_hear_and_chat_with_each_other(alice: Engine, bob
         page.assert_no_uncaught_errors().await;
     }
 }
-crate::in_each_pairing!(app16_three_people_see_hear_and_chat_with_each_other);
+/// One mixed mesh makes every pairing at once: Alice (Chromium) calls Bob
+/// (Firefox) and Carol (Chromium), and Bob calls Carol, so the three
+/// connections are Chromium calling Firefox, Chromium calling Chromium and
+/// Firefox calling Chromium.
+#[test]
+fn app16_three_people_see_hear_and_chat_with_each_other_in_both_browsers() {
+    run(app16_three_people_see_hear_and_chat_with_each_other(
+        Engine::Chromium,
+        Engine::Firefox,
+    ));
+}
 
 /// How many peer connections `page` has ever made.
 async fn connections_made(page: &Page<'_>) -> serde_json::Value {
@@ -218,10 +228,11 @@ async fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words(alice: Eng
     let limits = Limits::default().with_room_size(2);
     let server = common::serve_with_limits(app17::step(), limits);
     let url = server.url();
-    let alice = join_room(pair.person(0), &url, "Alice", "red").await;
-    let carol = join_room(pair.person(2), &url, "Carol", "blue").await;
-    let bob = join_room(pair.person(1), &url, "Bob", "red").await;
-    let dave = join_room(pair.person(3), &url, "Dave", "blue").await;
+    // Alice calls Bob in the red room, Carol calls Dave in the blue one.
+    let alice = join_room(pair.alice(), &url, "Alice", "red").await;
+    let carol = join_room(pair.bob(), &url, "Carol", "blue").await;
+    let bob = join_room(pair.bob(), &url, "Bob", "red").await;
+    let dave = join_room(pair.alice(), &url, "Dave", "blue").await;
 
     for (page, room, other) in [
         (&alice, "red", "Bob"),
@@ -269,4 +280,15 @@ async fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words(alice: Eng
         page.assert_no_uncaught_errors().await;
     }
 }
-crate::in_each_pairing!(app17_rooms_are_isolated_and_a_full_room_is_refused_in_words);
+/// One mixed run makes every pairing at once: Alice (Chromium) calls Bob
+/// (Firefox), Carol (Firefox) calls Dave (Chromium), and Alice calls Erin
+/// (Chromium).
+#[test]
+fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words_in_both_browsers() {
+    run(
+        app17_rooms_are_isolated_and_a_full_room_is_refused_in_words(
+            Engine::Chromium,
+            Engine::Firefox,
+        ),
+    );
+}
