@@ -1,0 +1,562 @@
+//! This server beside the seed tutorial's stack, in one run:
+//! `bash scripts/bench-compare.sh` (it installs the Node side with npm, then
+//! runs `cargo bench --bench compare`).
+//!
+//! Three relays with the same room semantics, each in its own process pinned
+//! to CPU 0 while this load generator runs on CPU 1:
+//!
+//! - **videochat**: step 17's server (the rooms policy), rate limit raised;
+//! - **Socket.IO**: `bench/compare/socketio-relay.js`, Socket.IO 4 as the
+//!   seed tutorial used it (`socket.to(room).emit`);
+//! - **Node ws**: `bench/compare/ws-relay.js`, a plain relay on `ws`.
+//!
+//! For each, the generator measures, with the same clients and messages:
+//!
+//! 1. **CPU per relayed message** at equal offered loads: pairs in rooms of
+//!    two send ~200-byte messages to each other at a fixed rate; the server's
+//!    user + system CPU time over the window, divided by the messages that
+//!    arrived; p50/p99 of the time from send to arrival.
+//! 2. **Memory per held socket**: RSS before and after sockets have joined
+//!    rooms of four and sit idle (each answered by a reader, so heartbeats
+//!    keep them open).
+//! 3. **Memory given back**: RSS ten seconds after all those sockets left.
+//!
+//! The table prints each figure and its ratio to Socket.IO's. This machine is
+//! shared and has two cores: read ratios from one run, not absolute times.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use videochat::config::{Config, SocketCaps};
+use videochat::signaling::{Limits, Policy};
+use videochat::Step;
+
+type Socket = tokio_tungstenite::WebSocketStream<
+    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+>;
+
+/// Pairs sending to each other in the CPU and latency phase.
+const PAIRS: usize = 500;
+/// Offered loads, in relayed messages per second across all pairs.
+const LOADS: [u32; 2] = [5_000, 20_000];
+/// How long each load runs (after a second to settle).
+const LOAD_TIME: Duration = Duration::from_secs(5);
+/// Idle sockets held for the memory phase.
+const HELD_SOCKETS: usize = 5_000;
+/// How long after the held sockets leave memory is read again.
+const GIVE_BACK_TIME: Duration = Duration::from_secs(10);
+/// The size of each relayed message's payload, as in a small candidate.
+const PAYLOAD_BYTES: usize = 160;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Stack {
+    Videochat,
+    SocketIo,
+    NodeWs,
+}
+
+impl Stack {
+    fn name(self) -> &'static str {
+        match self {
+            Stack::Videochat => "videochat",
+            Stack::SocketIo => "Socket.IO 4.8",
+            Stack::NodeWs => "Node ws 8",
+        }
+    }
+
+    fn url(self, port: u16) -> String {
+        match self {
+            Stack::Videochat => format!("ws://127.0.0.1:{port}/ws"),
+            Stack::SocketIo => {
+                format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket")
+            }
+            Stack::NodeWs => format!("ws://127.0.0.1:{port}/"),
+        }
+    }
+
+    /// One relayed message carrying `payload`, addressed to `to` where the
+    /// protocol needs it (videochat names the peer; the others relay to the room).
+    fn message(self, to: &str, payload: &str) -> String {
+        match self {
+            Stack::Videochat => format!(
+                r#"{{"type":"candidate","to":"{to}","candidate":{{"p":"{payload}"}}}}"#
+            ),
+            Stack::SocketIo => format!(r#"42["signal",{{"p":"{payload}"}}]"#),
+            Stack::NodeWs => format!(r#"{{"type":"signal","p":"{payload}"}}"#),
+        }
+    }
+}
+
+fn main() {
+    if std::env::var_os("VIDEOCHAT_BENCH_SERVER").is_some() {
+        serve_videochat();
+        return;
+    }
+    // Enough descriptors for the held sockets, ours and (inherited) the servers'.
+    let _ = rlimit::increase_nofile_limit(65_536);
+    pin_to_cpu(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let mut results = Vec::new();
+    for stack in [Stack::SocketIo, Stack::NodeWs, Stack::Videochat] {
+        let Some(server) = ServerProcess::start(stack) else {
+            println!("{}: not run (see above)", stack.name());
+            continue;
+        };
+        println!("== {}", stack.name());
+        let bounded = async { tokio::time::timeout(Duration::from_secs(300), measure(&server)).await };
+        match runtime.block_on(bounded) {
+            Ok(figures) => results.push((stack, figures)),
+            Err(_) => println!("{}: gave up after 300 s", stack.name()),
+        }
+    }
+    print_table(&results);
+}
+
+/// The child for the videochat stack: step 17's server, until stdin closes.
+fn serve_videochat() {
+    let config = Config {
+        port: 0,
+        limits: Limits {
+            messages_per_second: 1_000_000,
+            burst: 1_000_000,
+            flood_close_after: u32::MAX,
+            ..Limits::default()
+        },
+        socket_caps: SocketCaps {
+            max_sockets_per_ip: usize::MAX,
+            new_sockets_per_ip_per_minute: u32::MAX,
+            ..SocketCaps::default()
+        },
+        ..Config::default()
+    };
+    let step = Step::new("app17").with_signaling(Policy::Rooms);
+    let server = match videochat::server::start(step, &config) {
+        Ok(server) => server,
+        Err(err) => panic!("the server did not start: {err}"),
+    };
+    println!("{}", server.addr().port());
+    let _ = std::io::stdin().read_line(&mut String::new());
+}
+
+/// Runs this thread (and the threads it starts) on CPU `cpu` only.
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
+    // sched_setaffinity only read and write that local set.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+struct ServerProcess {
+    stack: Stack,
+    child: Child,
+    port: u16,
+}
+
+impl ServerProcess {
+    /// Starts `stack`'s server on CPU 0; `None` (with a note) when Node or
+    /// its packages are missing.
+    fn start(stack: Stack) -> Option<ServerProcess> {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/compare");
+        let mut command = Command::new("taskset");
+        command.arg("-c").arg("0");
+        match stack {
+            Stack::Videochat => {
+                command
+                    .arg(std::env::current_exe().expect("this binary's path"))
+                    .env("VIDEOCHAT_BENCH_SERVER", "1")
+                    .env("RUST_LOG", "warn");
+            }
+            Stack::SocketIo | Stack::NodeWs => {
+                if !here.join("node_modules").is_dir() {
+                    println!(
+                        "{}: no bench/compare/node_modules: run `bash scripts/bench-compare.sh`",
+                        stack.name()
+                    );
+                    return None;
+                }
+                let script = if stack == Stack::SocketIo {
+                    "socketio-relay.js"
+                } else {
+                    "ws-relay.js"
+                };
+                command.arg("node").arg(here.join(script));
+            }
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the server process");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("the child's stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("read the port");
+        let port = line.trim().parse().expect("the server prints its port");
+        Some(ServerProcess { stack, child, port })
+    }
+
+    fn proc_file(&self, name: &str) -> String {
+        std::fs::read_to_string(format!("/proc/{}/{name}", self.child.id())).unwrap_or_default()
+    }
+
+    /// Resident memory, in KiB (Linux's VmRSS).
+    fn rss_kib(&self) -> u64 {
+        self.proc_file("status")
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// User + system CPU time so far, from /proc/PID/stat (clock ticks).
+    fn cpu_time(&self) -> Duration {
+        let stat = self.proc_file("stat");
+        // Fields after the command name, which is in parentheses.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<u64> = after
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        // utime and stime are fields 14 and 15; here they are 11 and 12.
+        let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+        // SAFETY: sysconf only reads a configuration value.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Duration::from_micros(ticks * 1_000_000 / per_second)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// What one stack measured.
+struct Figures {
+    /// (offered load, CPU µs per message, p50 µs, p99 µs, delivered share)
+    loads: Vec<(u32, f64, f64, f64, f64)>,
+    held_kib_per_socket: f64,
+    baseline_kib: u64,
+    held_kib: u64,
+    after_leave_kib: u64,
+}
+
+async fn measure(server: &ServerProcess) -> Figures {
+    let mut loads = Vec::new();
+    let pairs = make_pairs(server).await;
+    let mut pairs = Some(pairs);
+    for offered in LOADS {
+        let (cpu, p50, p99, share, back) = run_load(server, pairs.take().expect("pairs"), offered).await;
+        pairs = Some(back);
+        println!(
+            "  {offered} msg/s offered: {cpu:.1} µs CPU per message, p50 {p50:.0} µs, p99 {p99:.0} µs, {:.1}% delivered",
+            share * 100.0
+        );
+        loads.push((offered, cpu, p50, p99, share));
+    }
+    drop(pairs);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let baseline_kib = server.rss_kib();
+    let (held, stop) = hold_sockets(server, HELD_SOCKETS).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let held_kib = server.rss_kib();
+    let held_kib_per_socket = held_kib.saturating_sub(baseline_kib) as f64 / HELD_SOCKETS as f64;
+    stop.store(true, Ordering::Relaxed);
+    for task in held {
+        let _ = task.await;
+    }
+    tokio::time::sleep(GIVE_BACK_TIME).await;
+    let after_leave_kib = server.rss_kib();
+    println!(
+        "  memory: {baseline_kib} KiB, {held_kib} KiB with {HELD_SOCKETS} idle sockets \
+         ({held_kib_per_socket:.1} KiB each), {after_leave_kib} KiB {GIVE_BACK_TIME:?} after they left"
+    );
+    Figures {
+        loads,
+        held_kib_per_socket,
+        baseline_kib,
+        held_kib,
+        after_leave_kib,
+    }
+}
+
+async fn connect(server: &ServerProcess) -> Socket {
+    let (socket, _) = tokio_tungstenite::connect_async(server.stack.url(server.port))
+        .await
+        .expect("connect");
+    socket
+}
+
+/// The next text frame, answering Socket.IO's pings ("2") on the way.
+async fn next_text(socket: &mut Socket) -> Option<String> {
+    loop {
+        match socket.next().await? {
+            Ok(Message::Text(text)) if text.as_str() == "2" => {
+                socket.send(Message::text("3")).await.ok()?;
+            }
+            Ok(Message::Text(text)) => return Some(text.to_string()),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Connects and joins `room` as `name`; returns the socket and, for
+/// videochat, the id the server gave it.
+async fn arrive(server: &ServerProcess, room: &str, name: &str) -> (Socket, String) {
+    let mut socket = connect(server).await;
+    let mut id = String::new();
+    match server.stack {
+        Stack::Videochat => {
+            let welcome = next_text(&mut socket).await.expect("welcome");
+            let welcome: serde_json::Value = serde_json::from_str(&welcome).expect("JSON");
+            id = welcome["id"].as_str().unwrap_or_default().to_string();
+            let join = serde_json::json!({"type": "join", "username": name, "room": room});
+            socket.send(Message::text(join.to_string())).await.expect("join");
+        }
+        Stack::SocketIo => {
+            let open = next_text(&mut socket).await.expect("engine.io open");
+            assert!(open.starts_with('0'), "{open}");
+            socket.send(Message::text("40")).await.expect("connect");
+            let connected = next_text(&mut socket).await.expect("namespace connect");
+            assert!(connected.starts_with("40"), "{connected}");
+            let join = format!(r#"42["join","{room}"]"#);
+            socket.send(Message::text(join)).await.expect("join");
+        }
+        Stack::NodeWs => {
+            let join = serde_json::json!({"type": "join", "room": room});
+            socket.send(Message::text(join.to_string())).await.expect("join");
+        }
+    }
+    (socket, id)
+}
+
+/// A pair in its own room, each knowing how to address the other.
+struct Pair {
+    a: Socket,
+    b: Socket,
+    a_id: String,
+    b_id: String,
+}
+
+async fn make_pairs(server: &ServerProcess) -> Vec<Pair> {
+    let mut pairs = Vec::with_capacity(PAIRS);
+    for index in 0..PAIRS {
+        let room = format!("pair-{index}");
+        let (mut a, a_id) = arrive(server, &room, "a").await;
+        let (mut b, b_id) = arrive(server, &room, "b").await;
+        if server.stack == Stack::Videochat {
+            // A hears of B's join; B learns A's id from A's first message.
+            let announced = next_text(&mut a).await.expect("join announced");
+            assert!(announced.contains("\"join\""), "{announced}");
+        }
+        // The Node relays answer no join, and handle each socket's messages
+        // apart: A says hello until B, having joined, hears it.
+        let hello = server.stack.message(&b_id, "hello");
+        loop {
+            a.send(Message::text(hello.clone())).await.expect("hello");
+            match tokio::time::timeout(Duration::from_millis(200), next_text(&mut b)).await {
+                Ok(Some(heard)) if heard.contains("hello") => break,
+                Ok(None) => panic!("B's socket ended"),
+                _ => continue,
+            }
+        }
+        pairs.push(Pair { a, b, a_id, b_id });
+    }
+    pairs
+}
+
+/// Every socket sends to its partner at `offered / (2 * PAIRS)` messages a
+/// second for LOAD_TIME; returns CPU µs per delivered message, p50 and p99
+/// delivery time in µs, the share delivered, and the pairs for the next load.
+async fn run_load(
+    server: &ServerProcess,
+    pairs: Vec<Pair>,
+    offered: u32,
+) -> (f64, f64, f64, f64, Vec<Pair>) {
+    let per_socket = f64::from(offered) / (2 * pairs.len()) as f64;
+    let interval = Duration::from_secs_f64(1.0 / per_socket);
+    let epoch = Instant::now();
+    let measuring = Arc::new(AtomicBool::new(false));
+    let delivered = Arc::new(AtomicU64::new(0));
+    let sent = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let settle = Duration::from_secs(1);
+    let end = epoch + settle + LOAD_TIME;
+    let stack = server.stack;
+    let ids: Vec<(String, String)> = pairs
+        .iter()
+        .map(|pair| (pair.a_id.clone(), pair.b_id.clone()))
+        .collect();
+    let mut tasks = Vec::new();
+    for (index, pair) in pairs.into_iter().enumerate() {
+        let Pair { a, b, a_id, b_id } = pair;
+        for (socket, to, offset) in [(a, b_id.clone(), 0.0), (b, a_id.clone(), 0.5)] {
+            let (measuring, delivered, sent, latencies) = (
+                measuring.clone(),
+                delivered.clone(),
+                sent.clone(),
+                latencies.clone(),
+            );
+            // Spread the sockets' ticks over the interval.
+            let phase = interval.mul_f64(((index as f64 + offset) / PAIRS as f64).fract());
+            tasks.push(tokio::spawn(async move {
+                let (mut sink, mut stream) = socket.split();
+                let mut tick = tokio::time::interval_at((epoch + phase).into(), interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let padding = "x".repeat(PAYLOAD_BYTES - 24);
+                let mut own = Vec::new();
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(end.into()) => break,
+                        _ = tick.tick() => {
+                            let micros = epoch.elapsed().as_micros();
+                            let payload = format!("t{micros:020}{padding}");
+                            if sink.send(Message::text(stack.message(&to, &payload))).await.is_err() {
+                                break;
+                            }
+                            if measuring.load(Ordering::Relaxed) {
+                                sent.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        frame = stream.next() => match frame {
+                            Some(Ok(Message::Text(text))) => {
+                                if text.as_str() == "2" {
+                                    let _ = sink.send(Message::text("3")).await;
+                                } else if let Some(at) = text.find("\"p\":\"t") {
+                                    let digits = text.get(at + 6..at + 26).unwrap_or("");
+                                    if let (Ok(then), true) = (digits.parse::<u128>(), measuring.load(Ordering::Relaxed)) {
+                                        delivered.fetch_add(1, Ordering::Relaxed);
+                                        let took = epoch.elapsed().as_micros().saturating_sub(then);
+                                        own.push(u32::try_from(took).unwrap_or(u32::MAX));
+                                    }
+                                }
+                            }
+                            Some(Ok(_)) => {}
+                            _ => break,
+                        },
+                    }
+                }
+                if let Ok(mut all) = latencies.lock() {
+                    all.extend(own);
+                }
+                sink.reunite(stream).ok()
+            }));
+        }
+    }
+    tokio::time::sleep_until((epoch + settle).into()).await;
+    let cpu_before = server.cpu_time();
+    measuring.store(true, Ordering::Relaxed);
+    tokio::time::sleep_until(end.into()).await;
+    let cpu = server.cpu_time().saturating_sub(cpu_before);
+    measuring.store(false, Ordering::Relaxed);
+    let mut sockets = Vec::new();
+    for task in tasks {
+        if let Ok(Some(socket)) = task.await {
+            sockets.push(socket);
+        }
+    }
+    // Put the pairs back together for the next load, in their order.
+    let mut back = Vec::new();
+    let mut iter = sockets.into_iter();
+    for (a_id, b_id) in ids {
+        if let (Some(a), Some(b)) = (iter.next(), iter.next()) {
+            back.push(Pair { a, b, a_id, b_id });
+        }
+    }
+    let delivered = delivered.load(Ordering::Relaxed).max(1);
+    let sent = sent.load(Ordering::Relaxed).max(1);
+    let mut all = latencies.lock().map(|all| all.clone()).unwrap_or_default();
+    all.sort_unstable();
+    let at = |q: f64| f64::from(all.get(((all.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(0));
+    (
+        cpu.as_secs_f64() * 1e6 / delivered as f64,
+        at(0.50),
+        at(0.99),
+        delivered as f64 / sent as f64,
+        back,
+    )
+}
+
+/// `count` sockets joined to rooms of four, each with a reader that answers
+/// heartbeats until `stop` is set, then closes.
+async fn hold_sockets(
+    server: &ServerProcess,
+    count: usize,
+) -> (Vec<tokio::task::JoinHandle<()>>, Arc<AtomicBool>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::with_capacity(count);
+    for index in 0..count {
+        let (mut socket, _) = arrive(server, &format!("held-{}", index / 4), &format!("m{index}")).await;
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                match tokio::time::timeout(Duration::from_millis(200), next_text(&mut socket)).await {
+                    Ok(None) => return,
+                    _ => continue,
+                }
+            }
+            let _ = socket.close(None).await;
+        }));
+    }
+    (tasks, stop)
+}
+
+fn print_table(results: &[(Stack, Figures)]) {
+    let Some((_, base)) = results.iter().find(|(stack, _)| *stack == Stack::SocketIo) else {
+        return;
+    };
+    println!("\nfigure | {}", results.iter().map(|(s, _)| s.name()).collect::<Vec<_>>().join(" | "));
+    for (index, offered) in LOADS.iter().enumerate() {
+        let cells: Vec<String> = results
+            .iter()
+            .map(|(_, f)| {
+                let (_, cpu, p50, p99, share) = f.loads[index];
+                format!(
+                    "{cpu:.1} µs ({:.2}x), p50 {p50:.0} µs, p99 {p99:.0} µs, {:.1}% delivered",
+                    cpu / base.loads[index].1,
+                    share * 100.0
+                )
+            })
+            .collect();
+        println!("CPU per message at {offered} msg/s | {}", cells.join(" | "));
+    }
+    let cells: Vec<String> = results
+        .iter()
+        .map(|(_, f)| {
+            format!(
+                "{:.1} KiB ({:.2}x)",
+                f.held_kib_per_socket,
+                f.held_kib_per_socket / base.held_kib_per_socket
+            )
+        })
+        .collect();
+    println!("RSS per idle socket ({HELD_SOCKETS}) | {}", cells.join(" | "));
+    let cells: Vec<String> = results
+        .iter()
+        .map(|(_, f)| {
+            format!(
+                "{} -> {} -> {} KiB",
+                f.baseline_kib, f.held_kib, f.after_leave_kib
+            )
+        })
+        .collect();
+    println!(
+        "RSS before, held, {GIVE_BACK_TIME:?} after leaving | {}",
+        cells.join(" | ")
+    );
+}
