@@ -35,9 +35,8 @@ use videochat::config::{Config, SocketCaps};
 use videochat::signaling::{Limits, Policy};
 use videochat::Step;
 
-type Socket = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Pairs sending to each other in the CPU and latency phase.
 const PAIRS: usize = 500;
@@ -82,9 +81,9 @@ impl Stack {
     /// protocol needs it (videochat names the peer; the others relay to the room).
     fn message(self, to: &str, payload: &str) -> String {
         match self {
-            Stack::Videochat => format!(
-                r#"{{"type":"candidate","to":"{to}","candidate":{{"p":"{payload}"}}}}"#
-            ),
+            Stack::Videochat => {
+                format!(r#"{{"type":"candidate","to":"{to}","candidate":{{"p":"{payload}"}}}}"#)
+            }
             Stack::SocketIo => format!(r#"42["signal",{{"p":"{payload}"}}]"#),
             Stack::NodeWs => format!(r#"{{"type":"signal","p":"{payload}"}}"#),
         }
@@ -111,7 +110,8 @@ fn main() {
             continue;
         };
         println!("== {}", stack.name());
-        let bounded = async { tokio::time::timeout(Duration::from_secs(300), measure(&server)).await };
+        let bounded =
+            async { tokio::time::timeout(Duration::from_secs(300), measure(&server)).await };
         match runtime.block_on(bounded) {
             Ok(figures) => results.push((stack, figures)),
             Err(_) => println!("{}: gave up after 300 s", stack.name()),
@@ -259,7 +259,8 @@ async fn measure(server: &ServerProcess) -> Figures {
     let pairs = make_pairs(server).await;
     let mut pairs = Some(pairs);
     for offered in LOADS {
-        let (cpu, p50, p99, share, back) = run_load(server, pairs.take().expect("pairs"), offered).await;
+        let (cpu, p50, p99, share, back) =
+            run_load(server, pairs.take().expect("pairs"), offered).await;
         pairs = Some(back);
         println!(
             "  {offered} msg/s offered: {cpu:.1} µs CPU per message, p50 {p50:.0} µs, p99 {p99:.0} µs, {:.1}% delivered",
@@ -326,7 +327,10 @@ async fn arrive(server: &ServerProcess, room: &str, name: &str) -> (Socket, Stri
             let welcome: serde_json::Value = serde_json::from_str(&welcome).expect("JSON");
             id = welcome["id"].as_str().unwrap_or_default().to_string();
             let join = serde_json::json!({"type": "join", "username": name, "room": room});
-            socket.send(Message::text(join.to_string())).await.expect("join");
+            socket
+                .send(Message::text(join.to_string()))
+                .await
+                .expect("join");
         }
         Stack::SocketIo => {
             let open = next_text(&mut socket).await.expect("engine.io open");
@@ -339,7 +343,10 @@ async fn arrive(server: &ServerProcess, room: &str, name: &str) -> (Socket, Stri
         }
         Stack::NodeWs => {
             let join = serde_json::json!({"type": "join", "room": room});
-            socket.send(Message::text(join.to_string())).await.expect("join");
+            socket
+                .send(Message::text(join.to_string()))
+                .await
+                .expect("join");
         }
     }
     (socket, id)
@@ -482,7 +489,13 @@ async fn run_load(
     let sent = sent.load(Ordering::Relaxed).max(1);
     let mut all = latencies.lock().map(|all| all.clone()).unwrap_or_default();
     all.sort_unstable();
-    let at = |q: f64| f64::from(all.get(((all.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(0));
+    let at = |q: f64| {
+        f64::from(
+            all.get(((all.len().max(1) - 1) as f64 * q) as usize)
+                .copied()
+                .unwrap_or(0),
+        )
+    };
     (
         cpu.as_secs_f64() * 1e6 / delivered as f64,
         at(0.50),
@@ -501,11 +514,13 @@ async fn hold_sockets(
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::with_capacity(count);
     for index in 0..count {
-        let (mut socket, _) = arrive(server, &format!("held-{}", index / 4), &format!("m{index}")).await;
+        let (mut socket, _) =
+            arrive(server, &format!("held-{}", index / 4), &format!("m{index}")).await;
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                match tokio::time::timeout(Duration::from_millis(200), next_text(&mut socket)).await {
+                match tokio::time::timeout(Duration::from_millis(200), next_text(&mut socket)).await
+                {
                     Ok(None) => return,
                     _ => continue,
                 }
@@ -520,7 +535,14 @@ fn print_table(results: &[(Stack, Figures)]) {
     let Some((_, base)) = results.iter().find(|(stack, _)| *stack == Stack::SocketIo) else {
         return;
     };
-    println!("\nfigure | {}", results.iter().map(|(s, _)| s.name()).collect::<Vec<_>>().join(" | "));
+    println!(
+        "\nfigure | {}",
+        results
+            .iter()
+            .map(|(s, _)| s.name())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     for (index, offered) in LOADS.iter().enumerate() {
         let cells: Vec<String> = results
             .iter()
@@ -545,7 +567,10 @@ fn print_table(results: &[(Stack, Figures)]) {
             )
         })
         .collect();
-    println!("RSS per idle socket ({HELD_SOCKETS}) | {}", cells.join(" | "));
+    println!(
+        "RSS per idle socket ({HELD_SOCKETS}) | {}",
+        cells.join(" | ")
+    );
     let cells: Vec<String> = results
         .iter()
         .map(|(_, f)| {

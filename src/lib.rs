@@ -16,6 +16,7 @@
 //! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets), [`signaling::relay`] (the policies: [`signaling::relay::broadcast`], [`signaling::relay::rooms`]), [`signaling::message`] (the typed protocol, name rules), [`signaling::origin`], [`signaling::rate`], [`signaling::admission`] (connection caps), [`signaling::frame_guard`] (frame sizes before they are read) | step 07; direct policy step 15, rooms step 17 |
 //! | [`ice`] | `GET /ice-servers`: the ICE server list | step 09 |
 //! | [`turn`] | short-lived TURN credentials added to that list when `TURN_SECRET` is set | step 09 (optional) |
+//! | [`memory`] | giving the heap back to the system after sockets leave | step 07 |
 //! | [`random`] | unguessable hex strings: peer ids, TURN username labels | step 09 |
 //! | [`tls`] | HTTPS: certificate files, or a self-signed certificate made at start, so a second device gets its camera | every step accepts it |
 //!
@@ -31,6 +32,7 @@
 pub mod cli;
 pub mod config;
 pub mod ice;
+pub mod memory;
 pub mod names;
 pub mod random;
 pub mod server;

@@ -510,6 +510,9 @@ async fn serve(
         shutdown: shutdown_rx,
     });
     let hub = signaling.as_ref().map(|s| s.hub.clone());
+    if let Some(hub) = &hub {
+        crate::memory::give_back_after_leaves(hub.clone());
+    }
     let ice_servers = step.ice_servers.then(|| ice::IceServers {
         list: config.ice_servers.clone(),
         turn: config.turn.clone(),
