@@ -539,8 +539,11 @@ async fn serve(
             .wrap(middleware::from_fn(names::require_own_host))
             .wrap(security_headers())
             // One info line per request: learners see the page, script and
-            // style sheet arrive (RUST_LOG=warn silences it).
-            .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+            // style sheet arrive (RUST_LOG=warn silences it). Not for /ws:
+            // the logger's state would live as long as each socket (about
+            // 1 KiB each, measured by benches/compare.rs), and the session
+            // logs every socket's arrival and departure itself.
+            .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/ws"))
             .service(
                 Files::new("/", &pages)
                     .index_file("index.html")
