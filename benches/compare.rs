@@ -31,9 +31,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
-use videochat::config::{Config, SocketCaps};
-use videochat::signaling::{Limits, Policy};
-use videochat::Step;
+
+mod common;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -92,7 +91,7 @@ impl Stack {
 
 fn main() {
     if std::env::var_os("VIDEOCHAT_BENCH_SERVER").is_some() {
-        serve_videochat();
+        common::serve_step17();
         return;
     }
     // Enough descriptors for the held sockets, ours and (inherited) the servers'.
@@ -118,32 +117,6 @@ fn main() {
         }
     }
     print_table(&results);
-}
-
-/// The child for the videochat stack: step 17's server, until stdin closes.
-fn serve_videochat() {
-    let config = Config {
-        port: 0,
-        limits: Limits {
-            messages_per_second: 1_000_000,
-            burst: 1_000_000,
-            flood_close_after: u32::MAX,
-            ..Limits::default()
-        },
-        socket_caps: SocketCaps {
-            max_sockets_per_ip: usize::MAX,
-            new_sockets_per_ip_per_minute: u32::MAX,
-            ..SocketCaps::default()
-        },
-        ..Config::default()
-    };
-    let step = Step::new("app17").with_signaling(Policy::Rooms);
-    let server = match videochat::server::start(step, &config) {
-        Ok(server) => server,
-        Err(err) => panic!("the server did not start: {err}"),
-    };
-    println!("{}", server.addr().port());
-    let _ = std::io::stdin().read_line(&mut String::new());
 }
 
 /// Runs this thread (and the threads it starts) on CPU `cpu` only.
@@ -210,14 +183,9 @@ impl ServerProcess {
         std::fs::read_to_string(format!("/proc/{}/{name}", self.child.id())).unwrap_or_default()
     }
 
-    /// Resident memory, in KiB (Linux's VmRSS).
+    /// Resident memory, in KiB.
     fn rss_kib(&self) -> u64 {
-        self.proc_file("status")
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-            .unwrap_or(0)
+        common::rss_kib(self.child.id())
     }
 
     /// User + system CPU time so far, from /proc/PID/stat (clock ticks).

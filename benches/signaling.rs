@@ -25,9 +25,8 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use videochat::config::{Config, SocketCaps};
-use videochat::signaling::{Limits, Policy};
-use videochat::Step;
+
+mod common;
 
 // The protocol tests' WebSocket client: connect, send, and read JSON.
 #[allow(dead_code)]
@@ -46,42 +45,12 @@ const MEMORY_SOCKETS: usize = 1_000;
 
 fn main() {
     if std::env::var_os("VIDEOCHAT_BENCH_SERVER").is_some() {
-        serve();
+        common::serve_step17();
         return;
     }
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let server = ServerProcess::start();
     runtime.block_on(run(&server));
-}
-
-/// The child: the server, until the parent closes our stdin.
-fn serve() {
-    let config = Config {
-        port: 0,
-        limits: Limits {
-            messages_per_second: 1_000_000,
-            burst: 1_000_000,
-            flood_close_after: u32::MAX,
-            outgoing_queue: 1_024,
-            ..Limits::default()
-        },
-        // Every client of the benchmark comes from 127.0.0.1: the
-        // per-address caps would otherwise stop it at 32 sockets.
-        socket_caps: SocketCaps {
-            max_sockets_per_ip: usize::MAX,
-            new_sockets_per_ip_per_minute: u32::MAX,
-            ..SocketCaps::default()
-        },
-        ..Config::default()
-    };
-    let step = Step::new("app17").with_signaling(Policy::Rooms);
-    let server = match videochat::server::start(step, &config) {
-        Ok(server) => server,
-        Err(err) => panic!("the server did not start: {err}"),
-    };
-    println!("{}", server.addr().port());
-    // Blocks until the parent goes away (EOF on stdin).
-    let _ = std::io::stdin().read_line(&mut String::new());
 }
 
 struct ServerProcess {
@@ -107,16 +76,9 @@ impl ServerProcess {
         ServerProcess { child, port }
     }
 
-    /// Resident memory of the server process, in KiB (Linux's VmRSS).
+    /// Resident memory of the server process, in KiB.
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-            .unwrap_or(0)
+        common::rss_kib(self.child.id())
     }
 }
 
@@ -185,9 +147,12 @@ async fn arrive(server: &ServerProcess, room: &str) -> (Socket, String) {
         .as_str()
         .expect("welcome carries an id")
         .to_string();
+    // Names must differ within a room (the server refuses a taken one).
+    static ARRIVALS: AtomicU64 = AtomicU64::new(0);
+    let name = format!("bench-{}", ARRIVALS.fetch_add(1, Ordering::Relaxed));
     send(
         &mut socket,
-        json!({"type": "join", "username": "bench", "room": room}),
+        json!({"type": "join", "username": name, "room": room}),
     )
     .await;
     (socket, id)

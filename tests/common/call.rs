@@ -21,42 +21,28 @@ pub const PAIRINGS: [(Engine, Engine); 3] = [
 #[macro_export]
 macro_rules! in_each_pairing {
     ($scenario:ident) => {
-        mod $scenario {
-            use $crate::common::browser::{run, Engine};
-            #[test]
-            fn chromium_chromium() {
-                run(super::$scenario(Engine::Chromium, Engine::Chromium));
-            }
-            #[test]
-            fn chromium_firefox() {
-                run(super::$scenario(Engine::Chromium, Engine::Firefox));
-            }
-            #[test]
-            fn firefox_chromium() {
-                run(super::$scenario(Engine::Firefox, Engine::Chromium));
-            }
-        }
+        $crate::in_each_pairing!(@tests $scenario,
+            chromium_chromium: Chromium Chromium,
+            chromium_firefox: Chromium Firefox,
+            firefox_chromium: Firefox Chromium);
     };
     // The three, and Firefox calling Firefox.
     ($scenario:ident, and_firefox_pair) => {
+        $crate::in_each_pairing!(@tests $scenario,
+            chromium_chromium: Chromium Chromium,
+            chromium_firefox: Chromium Firefox,
+            firefox_chromium: Firefox Chromium,
+            firefox_firefox: Firefox Firefox);
+    };
+    (@tests $scenario:ident, $($test:ident: $alice:ident $bob:ident),+) => {
         mod $scenario {
             use $crate::common::browser::{run, Engine};
-            #[test]
-            fn chromium_chromium() {
-                run(super::$scenario(Engine::Chromium, Engine::Chromium));
-            }
-            #[test]
-            fn chromium_firefox() {
-                run(super::$scenario(Engine::Chromium, Engine::Firefox));
-            }
-            #[test]
-            fn firefox_chromium() {
-                run(super::$scenario(Engine::Firefox, Engine::Chromium));
-            }
-            #[test]
-            fn firefox_firefox() {
-                run(super::$scenario(Engine::Firefox, Engine::Firefox));
-            }
+            $(
+                #[test]
+                fn $test() {
+                    run(super::$scenario(Engine::$alice, Engine::$bob));
+                }
+            )+
         }
     };
 }
