@@ -291,40 +291,13 @@ async fn offers_cross(alice_engine: Engine, bob_engine: Engine, first: &str, add
 /// Chromium on both sides: there the outcome varies from run to run (about
 /// one run in two, Alice never shows Bob's picture), so a test could assert
 /// neither success nor a known failure; chapter 12 says so.
-mod app12_crossing_offers_adding_cameras {
-    use super::{offers_cross, Engine};
-    use crate::common::browser::run;
-
-    #[test]
-    fn chromium_firefox() {
-        run(offers_cross(
-            Engine::Chromium,
-            Engine::Firefox,
-            "microphone",
-            "camera",
-        ));
-    }
-
-    #[test]
-    fn firefox_chromium() {
-        run(offers_cross(
-            Engine::Firefox,
-            Engine::Chromium,
-            "microphone",
-            "camera",
-        ));
-    }
-
-    #[test]
-    fn firefox_firefox() {
-        run(offers_cross(
-            Engine::Firefox,
-            Engine::Firefox,
-            "microphone",
-            "camera",
-        ));
-    }
+async fn app12_crossing_offers_adding_cameras(alice: Engine, bob: Engine) {
+    offers_cross(alice, bob, "microphone", "camera").await;
 }
+crate::in_each_pairing!(@tests app12_crossing_offers_adding_cameras,
+    chromium_firefox: Chromium Firefox,
+    firefox_chromium: Firefox Chromium,
+    firefox_firefox: Firefox Firefox);
 
 /// Glare where both add a microphone to a call with pictures only.
 async fn app12_crossing_offers_adding_microphones(alice: Engine, bob: Engine) {

@@ -248,10 +248,7 @@ async fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words(alice: Eng
     }
 
     // Erin follows a link to the red room, which is full.
-    let erin = pair
-        .person(4)
-        .open("erin", &format!("{url}?room=red"))
-        .await;
+    let erin = pair.alice().open("erin", &format!("{url}?room=red")).await;
     erin.wait_for_status("type your name", QUICK).await;
     assert_eq!(erin.value("#room").await, "red");
     erin.type_into("#username", "Erin").await;

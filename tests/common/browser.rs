@@ -239,10 +239,6 @@ async fn take_turn(browser: &'static Browser) -> BrowserTurn {
 }
 
 impl BrowserTurn {
-    pub fn engine(&self) -> Engine {
-        self.browser.engine
-    }
-
     /// Opens `url` in a new window, with the probe installed. `name` labels
     /// the page in failure messages ("alice", "bob").
     pub async fn open(&self, name: &str, url: &str) -> Page<'_> {
