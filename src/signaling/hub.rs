@@ -29,8 +29,9 @@ use crate::random::random_hex;
 /// impersonate) a peer it was not told about.
 pub type PeerId = Arc<str>;
 
-/// Text queued for one socket.
-pub type Outgoing = Arc<str>;
+/// Text queued for one socket. A `ByteString` is what the socket writes, and
+/// its clones share one buffer: a message for a whole room is one allocation.
+pub type Outgoing = bytestring::ByteString;
 
 /// How many commands may wait for the hub. Sessions wait (not fail) when it is
 /// full, which slows the senders down instead of growing memory.

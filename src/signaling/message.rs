@@ -9,10 +9,12 @@
 //! [`ServerMessage`]. The book's appendix "The signaling protocol" is the
 //! reference for every message, error code and close code.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::ops::Range;
 
-use serde::Serialize;
+use bytestring::ByteString;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
@@ -69,99 +71,225 @@ impl ServerMessage<'_> {
 
 // ANCHOR: client_message
 /// A message from a page, parsed once by its session.
+///
+/// The server decodes only the routing fields; everything else stays the
+/// page's own bytes, in `text`, and is relayed as it came.
 #[derive(Debug)]
 pub struct ClientMessage {
     /// `type`: what the message is (`offer`, `join`, ...).
     pub kind: String,
     /// `to`: the peer it is for (direct and rooms policies).
     pub to: Option<String>,
-    /// Every field as the page wrote it, raw JSON never rebuilt: relayed
-    /// byte for byte.
-    pub fields: BTreeMap<String, Box<RawValue>>,
-    /// The text as it arrived: the broadcast policy relays exactly this.
-    pub text: Arc<str>,
+    /// `username` and `room`, read only in a `join`.
+    username: Field,
+    room: Field,
+    /// The text as it arrived: the broadcast policy relays exactly this,
+    /// and sharing it between queues copies nothing.
+    pub text: ByteString,
+    /// Where the members sit in `text` (between the braces), and which of
+    /// them the server replaces when relaying (`from`, `username`).
+    members: Range<usize>,
+    replaced: Vec<Range<usize>>,
 }
 // ANCHOR_END: client_message
 
+/// A routing field as the page sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Field {
+    Absent,
+    Text(String),
+    NotText,
+}
+
 impl ClientMessage {
     /// Parses `text`: a JSON object with a string `type`, and a string `to`
-    /// if it has one.
-    pub fn parse(text: &str) -> Result<ClientMessage, ServerMessage<'static>> {
+    /// if it has one. (A field given twice counts as the last one, as the
+    /// receiving page's `JSON.parse` would read it.)
+    pub fn parse(text: impl Into<ByteString>) -> Result<ClientMessage, ServerMessage<'static>> {
+        let text: ByteString = text.into();
         let bad = |message: String| ServerMessage::error(ErrorCode::BadMessage, message);
-        let fields: BTreeMap<String, Box<RawValue>> = match serde_json::from_str(text) {
-            Ok(fields) => fields,
+        let members = match Members::parse(&text) {
+            Ok(members) => members,
             Err(err) if err.is_data() => return Err(bad("a message must be a JSON object".into())),
             Err(err) => return Err(bad(format!("not JSON: {err}"))),
         };
-        let kind = match fields.get("type").map(|raw| string_of(raw)) {
-            Some(Some(kind)) => kind,
-            Some(None) => return Err(bad("the field \"type\" must be a string".into())),
-            None => return Err(bad("a message needs a string field \"type\"".into())),
+        let kind = match members.field(&text, "type") {
+            Field::Text(kind) => kind,
+            Field::NotText => return Err(bad("the field \"type\" must be a string".into())),
+            Field::Absent => return Err(bad("a message needs a string field \"type\"".into())),
         };
-        let to = match fields.get("to").map(|raw| string_of(raw)) {
-            None => None,
-            Some(Some(to)) => Some(to),
-            Some(None) => {
+        let to = match members.field(&text, "to") {
+            Field::Absent => None,
+            Field::Text(to) => Some(to),
+            Field::NotText => {
                 return Err(bad("the field \"to\" must be a string naming a peer".into()))
             }
         };
+        // A parsed object starts with `{` and ends with `}` once trimmed.
+        let open = text.find('{').map_or(0, |at| at + 1);
+        let close = text.trim_end().len().saturating_sub(1).max(open);
+        // Member i runs from the end of member i-1's value (or the brace) to
+        // the end of its own value, its comma included.
+        let mut replaced = Vec::new();
+        let mut previous_end = open;
+        for member in &members.0 {
+            if member.replaced_when_relayed {
+                replaced.push(previous_end..member.value.end);
+            }
+            previous_end = member.value.end;
+        }
         Ok(ClientMessage {
             kind,
             to,
-            fields,
-            text: Arc::from(text),
+            username: members.field(&text, "username"),
+            room: members.field(&text, "room"),
+            members: open..close,
+            replaced,
+            text,
         })
     }
 
     /// A string field (`username`, `room`): `Ok(None)` when absent, `Err`
     /// when it is there but not a string.
     pub fn string_field(&self, name: &str) -> Result<Option<String>, ServerMessage<'static>> {
-        match self.fields.get(name) {
-            None => Ok(None),
-            Some(raw) => string_of(raw).map(Some).ok_or_else(|| {
-                ServerMessage::error(
-                    ErrorCode::BadMessage,
-                    format!("\"{name}\" must be a string"),
-                )
-            }),
+        let field = match name {
+            "username" => &self.username,
+            "room" => &self.room,
+            "type" => return Ok(Some(self.kind.clone())),
+            "to" => return Ok(self.to.clone()),
+            _ => &Field::Absent,
+        };
+        match field {
+            Field::Absent => Ok(None),
+            Field::Text(text) => Ok(Some(text.clone())),
+            Field::NotText => Err(ServerMessage::error(
+                ErrorCode::BadMessage,
+                format!("\"{name}\" must be a string"),
+            )),
         }
     }
 
-    /// The message for its receiver: every field as the page wrote it, but
-    /// `from` set to who really sent it and any `username` set to the
-    /// sender's checked name. Only those two values are serialized; the
-    /// rest is copied as it came.
-    pub fn relayed(&self, from: &str, username: &str) -> String {
-        let from = raw_string(from);
+    /// The message for its receiver: the page's own bytes, with `from` set
+    /// to who really sent it and any `username` set to the sender's checked
+    /// name. Those two are written first and the page's own (if it sent
+    /// them) are left out; nothing else is decoded or rebuilt.
+    pub fn relayed(&self, from: &str, username: &str) -> ByteString {
+        let mut out = String::with_capacity(self.text.len() + from.len() + username.len() + 32);
+        out.push_str("{\"from\":");
+        push_json_string(&mut out, from);
         // Only a message that carries a username gets the checked one.
-        let username = self
-            .fields
-            .contains_key("username")
-            .then(|| raw_string(username));
-        let mut out: BTreeMap<&str, &RawValue> = self
-            .fields
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_ref()))
-            .collect();
-        out.insert("from", &from);
-        if let Some(username) = &username {
-            out.insert("username", username);
+        if self.username != Field::Absent {
+            out.push_str(",\"username\":");
+            push_json_string(&mut out, username);
         }
-        // A map of strings and raw JSON always serializes.
-        serde_json::to_string(&out).unwrap_or_default()
+        // The members between the replaced ones, copied as they came. The
+        // first kept piece starts with its comma unless it was the first member.
+        let mut kept_from = self.members.start;
+        let mut comma_needed = true;
+        let the_end = self.members.end..self.members.end;
+        for gone in self.replaced.iter().chain(std::iter::once(&the_end)) {
+            let piece = &self.text[kept_from..gone.start];
+            if !piece.trim().is_empty() {
+                if comma_needed && !piece.trim_start().starts_with(',') {
+                    out.push(',');
+                }
+                out.push_str(piece);
+                comma_needed = false;
+            }
+            kept_from = gone.end;
+        }
+        out.push('}');
+        ByteString::from(out)
+    }
+}
+/// Appends `text` as a JSON string.
+fn push_json_string(out: &mut String, text: &str) {
+    // A string always serializes.
+    out.push_str(&serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into()));
+}
+
+/// Where one member of the page's object sits in its text.
+struct MemberSpan {
+    /// The member's value, as byte offsets into the text.
+    value: Range<usize>,
+    /// `from` or `username`: the server writes its own.
+    replaced_when_relayed: bool,
+    /// The routing fields keep their raw value to decode: `type`, `to`,
+    /// `username`, `room`.
+    name: Option<&'static str>,
+}
+
+/// The members of a page's object, in order, found in one pass by serde_json
+/// without building a map or copying a value.
+struct Members(Vec<MemberSpan>);
+
+/// A member's name, borrowed from the text unless it has escapes.
+#[derive(Deserialize)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl Members {
+    /// Finds the members of `text`, with their values as offsets into it.
+    fn parse(text: &str) -> Result<Members, serde_json::Error> {
+        let mut members: Members = serde_json::from_str(text)?;
+        let start = text.as_ptr() as usize;
+        for member in &mut members.0 {
+            // Raw values from `from_str` always lie inside the text; should
+            // one not, it is refused rather than sliced wrongly.
+            let value =
+                member.value.start.wrapping_sub(start)..member.value.end.wrapping_sub(start);
+            if text.get(value.clone()).is_none() {
+                return Err(serde::de::Error::custom("a value outside the text"));
+            }
+            member.value = value;
+        }
+        Ok(members)
+    }
+
+    /// The last `name` member, decoded as a string if it is one.
+    fn field(&self, text: &str, name: &str) -> Field {
+        let Some(member) = self.0.iter().rev().find(|m| m.name == Some(name)) else {
+            return Field::Absent;
+        };
+        let raw = text.get(member.value.clone()).unwrap_or("");
+        match serde_json::from_str::<String>(raw) {
+            Ok(text) => Field::Text(text),
+            Err(_) => Field::NotText,
+        }
     }
 }
 
-/// The string a raw JSON value holds, if it is one.
-fn string_of(raw: &RawValue) -> Option<String> {
-    serde_json::from_str(raw.get()).ok()
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Members, D::Error> {
+        deserializer.deserialize_map(MembersVisitor)
+    }
 }
 
-/// `text` as a raw JSON string value.
-fn raw_string(text: &str) -> Box<RawValue> {
-    // A string always serializes to valid JSON.
-    let json = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
-    RawValue::from_string(json).unwrap_or_else(|_| RawValue::NULL.to_owned())
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+        // serde_json hands out raw values that point into the text itself:
+        // their addresses are turned into offsets by `Members::parse`.
+        let mut members = Vec::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let value: &'de RawValue = map.next_value()?;
+            let address = value.get().as_ptr() as usize;
+            members.push(MemberSpan {
+                value: address..address + value.get().len(),
+                replaced_when_relayed: matches!(&*key, "from" | "username"),
+                name: ["type", "to", "username", "room"]
+                    .into_iter()
+                    .find(|name| *name == key),
+            });
+        }
+        Ok(Members(members))
+    }
 }
 
 /// Longest username or room name, in characters: enough for a real name,
@@ -260,7 +388,7 @@ mod tests {
         let message = ClientMessage::parse(r#"{"type":"offer","sdp":"v=0"}"#).unwrap();
         assert_eq!(message.kind, "offer");
         assert_eq!(message.to, None);
-        assert_eq!(message.fields["sdp"].get(), r#""v=0""#);
+        assert_eq!(&*message.text, r#"{"type":"offer","sdp":"v=0"}"#);
     }
 
     #[test]
@@ -308,6 +436,39 @@ mod tests {
         // No username in, none out.
         let plain = ClientMessage::parse(r#"{"type":"candidate","to":"b"}"#).unwrap();
         assert!(!plain.relayed("a", "Alice").contains("username"));
+    }
+
+    /// Wherever the page put its own `from` (first, last, twice, spaced,
+    /// spelled with an escape), the relayed text is one JSON object with the
+    /// server's `from` only, and every other member unchanged.
+    #[test]
+    fn a_forged_from_is_left_out_wherever_it_stands() {
+        for text in [
+            r#"{"from":"x","type":"chat","to":"b","text":"hi"}"#,
+            r#"{"type":"chat","to":"b","text":"hi","from":"x"}"#,
+            r#"{"type":"chat","from":"x","to":"b","from":"y","text":"hi"}"#,
+            " { \"from\" : \"x\" , \"type\" : \"chat\" ,\"to\":\"b\", \"text\" : \"hi\" } ",
+            r#"{"fr\u006fm":"x","type":"chat","to":"b","text":"hi"}"#,
+        ] {
+            let relayed = ClientMessage::parse(text).unwrap().relayed("real", "Al");
+            let value: serde_json::Value = serde_json::from_str(&relayed)
+                .unwrap_or_else(|err| panic!("{text} gave {relayed}: {err}"));
+            let expected = serde_json::json!({"from":"real","type":"chat","to":"b","text":"hi"});
+            assert_eq!(value, expected, "{text} gave {relayed}");
+            assert_eq!(relayed.matches("from").count(), 1, "{relayed}");
+        }
+    }
+
+    /// Plain messages (no `from` or `username` of their own) are the page's
+    /// text with the server's `from` in front: one copy, nothing decoded.
+    #[test]
+    fn a_plain_message_is_stamped_in_front() {
+        let text = r#"{"type":"candidate","to":"b","candidate":{"sdpMid":"0"}}"#;
+        let relayed = ClientMessage::parse(text).unwrap().relayed("a", "Al");
+        assert_eq!(
+            &*relayed,
+            r#"{"from":"a","type":"candidate","to":"b","candidate":{"sdpMid":"0"}}"#
+        );
     }
 
     #[test]

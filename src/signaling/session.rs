@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use bytestring::ByteString;
 use tokio::sync::{mpsc, watch};
 
 use super::admission::Permit;
@@ -133,7 +134,7 @@ impl Socket {
                 }
                 text = queued.recv() => match text {
                     Some(text) => {
-                        if !self.send(text.to_string()).await {
+                        if !self.send(text).await {
                             return None;
                         }
                     }
@@ -189,7 +190,7 @@ impl Socket {
     /// Handles one frame from the page. `Some(close)` ends the loop.
     async fn on_frame(&mut self, frame: AggregatedMessage) -> Option<Option<CloseReason>> {
         match frame {
-            AggregatedMessage::Text(text) => return self.on_text(&text).await,
+            AggregatedMessage::Text(text) => return self.on_text(text).await,
             AggregatedMessage::Binary(_) => {
                 self.refuse(ServerMessage::error(
                     ErrorCode::BadMessage,
@@ -208,7 +209,7 @@ impl Socket {
         None
     }
 
-    async fn on_text(&mut self, text: &str) -> Option<Option<CloseReason>> {
+    async fn on_text(&mut self, text: ByteString) -> Option<Option<CloseReason>> {
         if !self.bucket.try_take(Instant::now()) {
             self.refused_in_a_row += 1;
             if self.refused_in_a_row > self.limits.flood_close_after {
@@ -234,12 +235,12 @@ impl Socket {
 
     /// Tells the page why its message was refused; the socket stays open.
     async fn refuse(&mut self, refusal: ServerMessage<'_>) {
-        self.send(refusal.to_text()).await;
+        self.send(refusal.to_text().into()).await;
     }
 
     /// Writes to the page, giving up after `send_timeout`: a page that does not
     /// read must not hold this loop (and its heartbeat) forever.
-    async fn send(&mut self, text: String) -> bool {
+    async fn send(&mut self, text: ByteString) -> bool {
         match tokio::time::timeout(self.limits.send_timeout, self.session.text(text)).await {
             Ok(Ok(())) => true,
             Ok(Err(_closed)) => false,

@@ -88,7 +88,7 @@ impl Relay for Rooms {
                 // Whatever the page claimed, `from` is who really sent it, and
                 // a `username` riding along is the one the server checked.
                 let text = message.relayed(from, &sender.username);
-                peers.send(&target, text.into(), Delivery::Relay);
+                peers.send(&target, text, Delivery::Relay);
             }
         }
     }
