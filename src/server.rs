@@ -18,9 +18,11 @@
 //! - Each signaling socket's loop ([`crate::signaling::session`]) is a task
 //!   on its connection's worker: actix-ws's stream is not `Send`, so it
 //!   cannot move.
-//! - The hub ([`crate::signaling::hub`]) is one task, on the server thread's
-//!   own runtime; sockets on every worker reach it through channels, and it
-//!   never waits for any of them.
+//! - The hub ([`crate::signaling::hub`]) is state behind one mutex: a
+//!   session relays its message on its own worker, holding the lock only for
+//!   the synchronous relaying. The hub never waits for any socket: it only
+//!   `try_send`s to their queues, whose sessions (on their own workers) write
+//!   them out.
 
 use std::fmt;
 use std::io;

@@ -1,11 +1,23 @@
-//! The hub: one task that owns the open sockets, and the step's relay policy.
+//! The hub: the one owner of the open sockets, and the step's relay policy.
 //!
-//! Sessions talk to it through a cloneable [`HubHandle`]; nothing else touches
-//! its state, so there are no locks to get wrong. The hub keeps the registry
-//! ([`Peers`]: each socket's id and bounded outgoing queue) and hands every
-//! arrival, message and departure to the step's [`Relay`], which decides who
-//! gets what: [`super::relay::broadcast`] for steps 07-14,
-//! [`super::relay::rooms`] for 15-17.
+//! Sessions reach it through a cloneable [`HubHandle`]; nothing else touches
+//! its state. The hub keeps the registry ([`Peers`]: each socket's id and
+//! bounded outgoing queue) and hands every arrival, message and departure to
+//! the step's [`Relay`], which decides who gets what:
+//! [`super::relay::broadcast`] for steps 07-14, [`super::relay::rooms`] for
+//! 15-17.
+//!
+//! ## A lock, not a task
+//!
+//! The state sits behind one mutex, and a session calls the hub directly, on
+//! the worker thread that read the message: lock, relay, unlock. Nothing
+//! inside ever waits (no `.await` while the lock is held: every call is plain
+//! synchronous code), so the lock is held for microseconds and cannot
+//! deadlock. An earlier version ran the hub as its own task, reached through
+//! a channel: the same single owner, but every message then crossed to the
+//! hub's thread and back, two wake-ups and two context switches on top of
+//! the relaying itself. The side-by-side bench (`benches/compare.rs`) showed
+//! that hop as a large share of the server's CPU per message, so it went.
 //!
 //! The hub only ever `try_send`s to a queue, so a page that stops reading can
 //! never make the hub (and so everyone else) wait. The queue holds everything
@@ -14,11 +26,10 @@
 //! the write timeout has stopped reading, and is dropped.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::message::{ClientMessage, ErrorCode, ServerMessage};
 use super::relay::Relay;
@@ -33,85 +44,54 @@ pub type PeerId = Arc<str>;
 /// its clones share one buffer: a message for a whole room is one allocation.
 pub type Outgoing = bytestring::ByteString;
 
-/// How many commands may wait for the hub. Sessions wait (not fail) when it is
-/// full, which slows the senders down instead of growing memory.
-const COMMAND_QUEUE: usize = 1024;
-
-enum Command {
-    Join {
-        outbox: mpsc::Sender<Outgoing>,
-        reply: oneshot::Sender<Result<PeerId, NoId>>,
-    },
-    Leave {
-        id: PeerId,
-    },
-    Message {
-        from: PeerId,
-        message: ClientMessage,
-    },
-}
-
 /// The hub could not make an id for a new socket (the system's random
 /// source failed); that one socket is refused, everyone else goes on.
 #[derive(Debug, PartialEq, Eq)]
 pub struct NoId;
 
-/// Why a socket could not join the hub.
-#[derive(Debug, PartialEq, Eq)]
-pub enum JoinError {
-    /// The hub has stopped: the server is shutting down.
-    Stopped,
-    /// No id could be made for this socket.
-    NoId,
-}
-
 /// The way to reach the hub; clone it freely.
 #[derive(Clone)]
 pub struct HubHandle {
-    commands: mpsc::Sender<Command>,
-    peers: Arc<AtomicUsize>,
-    rooms: Arc<AtomicUsize>,
+    hub: Arc<Mutex<Hub>>,
 }
 
 impl HubHandle {
+    /// The hub, for the length of one synchronous call.
+    fn lock(&self) -> MutexGuard<'_, Hub> {
+        // A panic inside a relay policy is a bug, but it must not take every
+        // later socket down with it: the registry is still consistent
+        // between calls, so carry on with it.
+        self.hub.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Registers a socket whose outgoing queue is `outbox`, and returns its id.
-    pub async fn join(&self, outbox: mpsc::Sender<Outgoing>) -> Result<PeerId, JoinError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Join { outbox, reply })
-            .await
-            .map_err(|_| JoinError::Stopped)?;
-        match answer.await {
-            Ok(Ok(id)) => Ok(id),
-            Ok(Err(NoId)) => Err(JoinError::NoId),
-            Err(_) => Err(JoinError::Stopped),
-        }
+    pub fn join(&self, outbox: mpsc::Sender<Outgoing>) -> Result<PeerId, NoId> {
+        self.lock().register(outbox)
     }
 
     /// Unregisters a socket (announcing it to its room). Safe to call for a
     /// peer the hub already dropped.
-    pub async fn leave(&self, id: PeerId) {
-        // An error means the hub has stopped, and with it every registration.
-        let _ = self.commands.send(Command::Leave { id }).await;
+    pub fn leave(&self, id: &PeerId) {
+        self.lock().leave(id);
     }
 
-    /// Hands the hub a page's parsed message to relay.
-    pub async fn message(&self, from: PeerId, message: ClientMessage) {
-        let _ = self.commands.send(Command::Message { from, message }).await;
+    /// Relays a page's parsed message.
+    pub fn message(&self, from: &PeerId, message: ClientMessage) {
+        self.lock().relay(from, message);
     }
 
     /// How many sockets are registered now (tests and logs use it).
     pub fn peer_count(&self) -> usize {
-        self.peers.load(Ordering::SeqCst)
+        self.lock().peers.map.len()
     }
 
     /// How many rooms have members now.
     pub fn room_count(&self) -> usize {
-        self.rooms.load(Ordering::SeqCst)
+        self.lock().relay.room_count()
     }
 }
 
-/// Starts the hub task on the current runtime and returns its handle.
+/// Makes the hub for `policy` and returns its handle.
 pub fn spawn(policy: Policy, limits: Limits) -> HubHandle {
     spawn_with_ids(policy, limits, new_peer_id)
 }
@@ -120,11 +100,8 @@ pub fn spawn(policy: Policy, limits: Limits) -> HubHandle {
 pub fn spawn_with_ids(
     policy: Policy,
     limits: Limits,
-    make_id: impl FnMut() -> Result<PeerId, NoId> + 'static,
+    make_id: impl FnMut() -> Result<PeerId, NoId> + Send + 'static,
 ) -> HubHandle {
-    let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
-    let peer_count = Arc::new(AtomicUsize::new(0));
-    let room_count = Arc::new(AtomicUsize::new(0));
     let hub = Hub {
         peers: Peers {
             map: HashMap::new(),
@@ -133,14 +110,9 @@ pub fn spawn_with_ids(
         },
         relay: policy.relay(limits.room_size),
         make_id: Box::new(make_id),
-        peer_count: peer_count.clone(),
-        room_count: room_count.clone(),
     };
-    actix_web::rt::spawn(hub.run(receiver));
     HubHandle {
-        commands,
-        peers: peer_count,
-        rooms: room_count,
+        hub: Arc::new(Mutex::new(hub)),
     }
 }
 
@@ -239,48 +211,14 @@ impl Peers {
 struct Hub {
     peers: Peers,
     relay: Box<dyn Relay>,
-    make_id: Box<dyn FnMut() -> Result<PeerId, NoId>>,
-    peer_count: Arc<AtomicUsize>,
-    room_count: Arc<AtomicUsize>,
+    make_id: Box<dyn FnMut() -> Result<PeerId, NoId> + Send>,
 }
 
 impl Hub {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        while let Some(command) = commands.recv().await {
-            match command {
-                Command::Join { outbox, reply } => self.register(outbox, reply),
-                Command::Leave { id } => self.unregister(&id),
-                Command::Message { from, message } => {
-                    self.relay.message(&mut self.peers, &from, message)
-                }
-            }
-            // Peers found stalled while relaying leave like any other.
-            while let Some(id) = self.peers.stalled.pop() {
-                self.unregister(&id);
-            }
-            self.peer_count
-                .store(self.peers.map.len(), Ordering::SeqCst);
-            self.room_count
-                .store(self.relay.room_count(), Ordering::SeqCst);
-        }
-    }
-
-    fn register(
-        &mut self,
-        outbox: mpsc::Sender<Outgoing>,
-        reply: oneshot::Sender<Result<PeerId, NoId>>,
-    ) {
-        let id = match (self.make_id)() {
-            Ok(id) => id,
-            Err(NoId) => {
-                log::error!("no id for a new socket: the system random source failed");
-                let _ = reply.send(Err(NoId));
-                return;
-            }
-        };
-        if reply.send(Ok(id.clone())).is_err() {
-            return; // the session gave up while waiting
-        }
+    fn register(&mut self, outbox: mpsc::Sender<Outgoing>) -> Result<PeerId, NoId> {
+        let id = (self.make_id)().inspect_err(|NoId| {
+            log::error!("no id for a new socket: the system random source failed");
+        })?;
         let peer = Peer {
             outbox,
             full_since: None,
@@ -292,6 +230,18 @@ impl Hub {
             short(&id),
             self.peers.map.len()
         );
+        self.drop_stalled();
+        Ok(id)
+    }
+
+    fn relay(&mut self, from: &PeerId, message: ClientMessage) {
+        self.relay.message(&mut self.peers, from, message);
+        self.drop_stalled();
+    }
+
+    fn leave(&mut self, id: &PeerId) {
+        self.unregister(id);
+        self.drop_stalled();
     }
 
     fn unregister(&mut self, id: &PeerId) {
@@ -299,6 +249,13 @@ impl Hub {
         if self.peers.map.remove(id).is_some() {
             self.relay.left(&mut self.peers, id);
             log::info!("peer {} left ({} open)", short(id), self.peers.map.len());
+        }
+    }
+
+    /// Peers found stalled while relaying leave like any other.
+    fn drop_stalled(&mut self) {
+        while let Some(id) = self.peers.stalled.pop() {
+            self.unregister(&id);
         }
     }
 }
@@ -343,23 +300,21 @@ mod tests {
             let (alice_out, mut alice_in) = mpsc::channel(8);
             let (bob_out, _bob_in) = mpsc::channel(8);
             let (carol_out, mut carol_in) = mpsc::channel(8);
-            let alice = hub.join(alice_out).await.unwrap();
-            assert_eq!(hub.join(bob_out).await, Err(JoinError::NoId));
-            let carol = hub.join(carol_out).await.unwrap();
+            let alice = hub.join(alice_out).unwrap();
+            assert_eq!(hub.join(bob_out), Err(NoId));
+            let carol = hub.join(carol_out).unwrap();
             hub.message(
-                alice.clone(),
+                &alice,
                 ClientMessage::parse(r#"{"type":"chat","text":"hi"}"#).unwrap(),
-            )
-            .await;
+            );
             assert_eq!(
                 &*carol_in.recv().await.unwrap(),
                 r#"{"type":"chat","text":"hi"}"#
             );
             hub.message(
-                carol,
+                &carol,
                 ClientMessage::parse(r#"{"type":"chat","text":"back"}"#).unwrap(),
-            )
-            .await;
+            );
             assert_eq!(
                 &*alice_in.recv().await.unwrap(),
                 r#"{"type":"chat","text":"back"}"#

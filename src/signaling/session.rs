@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::admission::Permit;
 use super::frame_guard::Tripped;
-use super::hub::{HubHandle, JoinError, Outgoing, PeerId};
+use super::hub::{HubHandle, NoId, Outgoing, PeerId};
 use super::message::{ClientMessage, ErrorCode, ServerMessage};
 use super::rate::TokenBucket;
 use super::Limits;
@@ -44,15 +44,9 @@ pub async fn run(
         permit: _permit,
     } = connection;
     let (outbox, queued) = mpsc::channel(limits.outgoing_queue);
-    let id = match hub.join(outbox).await {
+    let id = match hub.join(outbox) {
         Ok(id) => id,
-        Err(JoinError::Stopped) => {
-            let _ = session
-                .close(Some(reason(CloseCode::Again, "server is stopping")))
-                .await;
-            return;
-        }
-        Err(JoinError::NoId) => {
+        Err(NoId) => {
             let _ = session
                 .close(Some(reason(CloseCode::Error, "server error: try again")))
                 .await;
@@ -69,7 +63,7 @@ pub async fn run(
         oversized,
     };
     let close = socket.drive(stream, queued, shutdown).await;
-    hub.leave(id.clone()).await;
+    hub.leave(&id);
     if let Some(close) = &close {
         log::info!(
             "peer {id} closed: {:?} {}",
@@ -227,7 +221,7 @@ impl Socket {
         }
         self.refused_in_a_row = 0;
         match ClientMessage::parse(text) {
-            Ok(message) => self.hub.message(self.id.clone(), message).await,
+            Ok(message) => self.hub.message(&self.id, message),
             Err(refusal) => self.refuse(refusal).await,
         }
         None

@@ -17,7 +17,7 @@ use super::hub::{PeerId, Peers};
 use super::message::ClientMessage;
 
 /// What the hub asks of a policy.
-pub trait Relay {
+pub trait Relay: Send {
     /// A socket has arrived and has its id.
     fn arrived(&mut self, peers: &mut Peers, id: &PeerId);
     /// `from` sent `message`.
