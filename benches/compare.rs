@@ -16,7 +16,7 @@
 //!    two send ~200-byte messages to each other at a fixed rate; the server's
 //!    user + system CPU time over the window, divided by the messages that
 //!    arrived; p50/p99 of the time from send to arrival.
-//! 2. **Memory per held socket**: RSS before and after sockets have joined
+//! 2. **Memory per held socket**: RSS before and after 5,000, then 19,000, sockets have joined
 //!    rooms of four and sit idle (each answered by a reader, so heartbeats
 //!    keep them open).
 //! 3. **Memory given back**: RSS ten seconds after all those sockets left.
@@ -43,8 +43,9 @@ const PAIRS: usize = 500;
 const LOADS: [u32; 2] = [5_000, 20_000];
 /// How long each load runs (after a second to settle).
 const LOAD_TIME: Duration = Duration::from_secs(5);
-/// Idle sockets held for the memory phase.
-const HELD_SOCKETS: usize = 5_000;
+/// Idle sockets held in the memory phase: two rounds, the second near what
+/// one process may hold under a 20k file limit.
+const HELD_SOCKETS: [usize; 2] = [5_000, 19_000];
 /// How long after the held sockets leave memory is read again.
 const GIVE_BACK_TIME: Duration = Duration::from_secs(10);
 /// The size of each relayed message's payload, as in a small candidate.
@@ -58,6 +59,15 @@ enum Stack {
 }
 
 impl Stack {
+    /// How the command line names it.
+    fn key(self) -> &'static str {
+        match self {
+            Stack::Videochat => "videochat",
+            Stack::SocketIo => "socketio",
+            Stack::NodeWs => "ws",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Stack::Videochat => "videochat",
@@ -102,8 +112,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    // `cargo bench --bench compare -- videochat` measures only the stacks
+    // named (videochat, socketio, ws): quicker, while trying a change.
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let mut results = Vec::new();
     for stack in [Stack::SocketIo, Stack::NodeWs, Stack::Videochat] {
+        if !named.is_empty() && !named.iter().any(|name| name == stack.key()) {
+            continue;
+        }
         let Some(server) = ServerProcess::start(stack) else {
             println!("{}: not run (see above)", stack.name());
             continue;
@@ -216,7 +235,10 @@ impl Drop for ServerProcess {
 struct Figures {
     /// (offered load, CPU µs per message, p50 µs, p99 µs, delivered share)
     loads: Vec<(u32, f64, f64, f64, f64)>,
-    held_kib_per_socket: f64,
+    /// KiB per idle socket, for each of HELD_SOCKETS.
+    held_kib_per_socket: Vec<f64>,
+    /// RSS before any socket was held, with the most held, and
+    /// GIVE_BACK_TIME after they all left.
     baseline_kib: u64,
     held_kib: u64,
     after_leave_kib: u64,
@@ -240,20 +262,26 @@ async fn measure(server: &ServerProcess) -> Figures {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let baseline_kib = server.rss_kib();
-    let (held, stop) = hold_sockets(server, HELD_SOCKETS).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let held_kib = server.rss_kib();
-    let held_kib_per_socket = held_kib.saturating_sub(baseline_kib) as f64 / HELD_SOCKETS as f64;
-    stop.store(true, Ordering::Relaxed);
-    for task in held {
-        let _ = task.await;
+    let mut held_kib_per_socket = Vec::new();
+    let (mut held_kib, mut after_leave_kib) = (0, 0);
+    for count in HELD_SOCKETS {
+        let before = server.rss_kib();
+        let (held, stop) = hold_sockets(server, count).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        held_kib = server.rss_kib();
+        let per_socket = held_kib.saturating_sub(before) as f64 / count as f64;
+        held_kib_per_socket.push(per_socket);
+        stop.store(true, Ordering::Relaxed);
+        for task in held {
+            let _ = task.await;
+        }
+        tokio::time::sleep(GIVE_BACK_TIME).await;
+        after_leave_kib = server.rss_kib();
+        println!(
+            "  memory: {before} KiB, {held_kib} KiB with {count} idle sockets \
+             ({per_socket:.1} KiB each), {after_leave_kib} KiB {GIVE_BACK_TIME:?} after they left"
+        );
     }
-    tokio::time::sleep(GIVE_BACK_TIME).await;
-    let after_leave_kib = server.rss_kib();
-    println!(
-        "  memory: {baseline_kib} KiB, {held_kib} KiB with {HELD_SOCKETS} idle sockets \
-         ({held_kib_per_socket:.1} KiB each), {after_leave_kib} KiB {GIVE_BACK_TIME:?} after they left"
-    );
     Figures {
         loads,
         held_kib_per_socket,
@@ -487,8 +515,7 @@ async fn hold_sockets(
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                match tokio::time::timeout(Duration::from_millis(200), next_text(&mut socket)).await
-                {
+                match tokio::time::timeout(Duration::from_secs(1), next_text(&mut socket)).await {
                     Ok(None) => return,
                     _ => continue,
                 }
@@ -525,20 +552,19 @@ fn print_table(results: &[(Stack, Figures)]) {
             .collect();
         println!("CPU per message at {offered} msg/s | {}", cells.join(" | "));
     }
-    let cells: Vec<String> = results
-        .iter()
-        .map(|(_, f)| {
-            format!(
-                "{:.1} KiB ({:.2}x)",
-                f.held_kib_per_socket,
-                f.held_kib_per_socket / base.held_kib_per_socket
-            )
-        })
-        .collect();
-    println!(
-        "RSS per idle socket ({HELD_SOCKETS}) | {}",
-        cells.join(" | ")
-    );
+    for (index, count) in HELD_SOCKETS.iter().enumerate() {
+        let cells: Vec<String> = results
+            .iter()
+            .map(|(_, f)| {
+                let kib = f.held_kib_per_socket[index];
+                format!(
+                    "{kib:.1} KiB ({:.2}x)",
+                    kib / base.held_kib_per_socket[index]
+                )
+            })
+            .collect();
+        println!("RSS per idle socket ({count}) | {}", cells.join(" | "));
+    }
     let cells: Vec<String> = results
         .iter()
         .map(|(_, f)| {
@@ -549,7 +575,8 @@ fn print_table(results: &[(Stack, Figures)]) {
         })
         .collect();
     println!(
-        "RSS before, held, {GIVE_BACK_TIME:?} after leaving | {}",
+        "RSS before, with {} held, {GIVE_BACK_TIME:?} after they left | {}",
+        HELD_SOCKETS[HELD_SOCKETS.len() - 1],
         cells.join(" | ")
     );
 }
