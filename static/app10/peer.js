@@ -16,7 +16,10 @@ let pendingCandidates = [];
 // Makes a fresh connection (closing any earlier one) that logs every state change.
 function newPeerConnection(iceServers) {
   closePeerConnection();
-  const connection = new RTCPeerConnection({ iceServers });
+  // `max-bundle`: one transport carries all the connection carries, so
+  // candidates are gathered, and a TURN relay allocated, once per connection
+  // instead of once for each kind of media in it.
+  const connection = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
   const stateEvents = [
     'signalingstatechange',
     'icegatheringstatechange',

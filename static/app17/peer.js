@@ -54,7 +54,10 @@ function forgetPeer(peer) {
 // logs every state change.
 function newPeerConnection(peer, iceServers) {
   closePeerConnection(peer);
-  const connection = new RTCPeerConnection({ iceServers });
+  // `max-bundle`: one transport carries all the connection carries, so
+  // candidates are gathered, and a TURN relay allocated, once per connection
+  // instead of once for each kind of media in it.
+  const connection = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
   const current = () => connection === peer.pc;
   const stateEvents = [
     'signalingstatechange',
