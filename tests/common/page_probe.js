@@ -4,6 +4,8 @@
 //
 // window.__probe offers:
 //   console          the page's console lines (and uncaught errors, CSP violations)
+//   timeline         the same lines as [ms since the epoch, line], so the
+//                    call-setup bench can lay two pages' lines side by side
 //   sockets          the URL of every WebSocket the page opened
 //   peerConnections  every RTCPeerConnection the page created
 //   tracks           every track getUserMedia handed the page
@@ -21,6 +23,7 @@
 (() => {
   const probe = {
     console: [],
+    timeline: [],
     peerConnections: [],
     tracks: [],
     plannedFailures: {},
@@ -30,6 +33,8 @@
   const remember = (line) => {
     probe.console.push(line);
     if (probe.console.length > 400) probe.console.shift();
+    probe.timeline.push([performance.timeOrigin + performance.now(), line]);
+    if (probe.timeline.length > 400) probe.timeline.shift();
   };
   const show = (value) => {
     if (value instanceof Error) return `${value.name}: ${value.message}`;
@@ -38,11 +43,13 @@
     }
     return String(value);
   };
+  // The lines are kept here and not passed on to the browser's console: under
+  // WebDriver every console call would also be serialized and sent to the
+  // driver, work a person's browser does not do, in the middle of the call
+  // setup that `cargo bench --bench call_setup` times.
   for (const level of ['log', 'info', 'warn', 'error']) {
-    const original = console[level];
-    console[level] = function (...args) {
+    console[level] = (...args) => {
       remember(`${level}: ${args.map(show).join(' ')}`);
-      return original.apply(this, args);
     };
   }
   window.addEventListener('error', (event) => remember(`uncaught: ${event.message}`));
