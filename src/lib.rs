@@ -1,4 +1,4 @@
-//! # videochat: a WebRTC video chat in seventeen steps
+//! # videochat: a WebRTC video chat in eighteen steps
 //!
 //! Each step is a complete app: an example (`examples/appNN.rs`) that starts
 //! this library's server, and a page folder (`static/appNN/`) with plain

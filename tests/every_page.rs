@@ -1,4 +1,4 @@
-//! Every step's page loads whole: in a real browser, each of the seventeen
+//! Every step's page loads whole: in a real browser, each of the eighteen
 //! pages runs its script (its `#status` leaves "Loading…"), loads every file
 //! it asks for (a missing module or style sheet is caught by the probe), and
 //! throws nothing, breaks no rule of its Content-Security-Policy, and
@@ -57,12 +57,15 @@ mod app16;
 #[allow(dead_code)]
 #[path = "../examples/app17.rs"]
 mod app17;
+#[allow(dead_code)]
+#[path = "../examples/app18.rs"]
+mod app18;
 
 use std::time::Duration;
 
 use common::browser::{browser, run};
 
-fn all_steps() -> [videochat::server::Step; 17] {
+fn all_steps() -> [videochat::server::Step; 18] {
     [
         app01::step(),
         app02::step(),
@@ -81,6 +84,7 @@ fn all_steps() -> [videochat::server::Step; 17] {
         app15::step(),
         app16::step(),
         app17::step(),
+        app18::step(),
     ]
 }
 

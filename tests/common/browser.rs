@@ -337,6 +337,129 @@ impl Page<'_> {
         }
     }
 
+    /// Makes this window a phone held upright (Chromium only): a viewport of
+    /// `width` x `height` CSS pixels at three device pixels each, the mobile
+    /// layout rules (the page's `<meta name="viewport">` counts), and touch
+    /// input in place of a mouse.
+    pub async fn emulate_phone(&self, width: u32, height: u32) {
+        self.focus().await;
+        let commands = [
+            Cdp::new(
+                "Emulation.setDeviceMetricsOverride",
+                json!({ "width": width, "height": height, "deviceScaleFactor": 3, "mobile": true }),
+            ),
+            Cdp::new(
+                "Emulation.setTouchEmulationEnabled",
+                json!({ "enabled": true, "maxTouchPoints": 5 }),
+            ),
+        ];
+        for command in commands {
+            self.client()
+                .issue_cmd(command)
+                .await
+                .unwrap_or_else(|e| panic!("{}: phone emulation: {e}", self.name));
+        }
+    }
+
+    /// Taps the element `css` selects with a finger, as a person on a phone
+    /// does: scrolls the page up or down until the element is in view (never
+    /// sideways: a page that needs that is broken), checks that its middle is
+    /// on screen and that nothing covers it, and touches there. Fails the
+    /// test if a person could not tap it.
+    pub async fn tap(&self, css: &str) {
+        let spot = self
+            .eval(
+                "const el = document.querySelector(arguments[0]);
+                 if (!el) return { problem: 'no such element' };
+                 const before = el.getBoundingClientRect();
+                 window.scrollBy(0, before.top + before.height / 2 - innerHeight / 2);
+                 const r = el.getBoundingClientRect();
+                 const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                 if (r.width === 0 || r.height === 0) return { problem: 'not visible' };
+                 const screen = window.visualViewport ?? { width: innerWidth, height: innerHeight };
+                 if (x < 0 || x > screen.width || y < 0 || y > screen.height) {
+                   return { problem: `its middle (${x}, ${y}) is off the ${screen.width}x${screen.height} screen` };
+                 }
+                 const hit = document.elementFromPoint(x, y);
+                 if (!hit || !(hit === el || el.contains(hit) || hit.contains(el) && hit.tagName === 'LABEL')) {
+                   return { problem: `a tap there lands on ${hit ? hit.outerHTML.slice(0, 80) : 'nothing'}` };
+                 }
+                 return { x, y, height: r.height };",
+                vec![json!(css)],
+            )
+            .await;
+        if let Some(problem) = spot["problem"].as_str() {
+            panic!(
+                "{}: cannot tap {css}: {problem}\n{}",
+                self.name,
+                self.diagnostics().await
+            );
+        }
+        self.focus().await;
+        let point = json!([{ "x": spot["x"], "y": spot["y"] }]);
+        for (kind, points) in [("touchStart", point), ("touchEnd", json!([]))] {
+            self.client()
+                .issue_cmd(Cdp::new(
+                    "Input.dispatchTouchEvent",
+                    json!({ "type": kind, "touchPoints": points }),
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("{}: tapping {css}: {e}", self.name));
+        }
+    }
+
+    /// Fails the test if the page is wider than the screen, so that a person
+    /// would have to scroll sideways (`what` names the screen in the message).
+    ///
+    /// The screen is the visual viewport, not `innerWidth`: on a phone the
+    /// browser widens the layout viewport (and `innerWidth` with it) to fit
+    /// a page that is too wide, so `scrollWidth <= innerWidth` would always
+    /// hold there.
+    pub async fn expect_no_sideways_scrolling(&self, what: &str) {
+        let sizes = self
+            .eval(
+                "const screen = window.visualViewport;
+                 const width = Math.round(screen ? screen.width * screen.scale : innerWidth);
+                 const tooWide = [...document.body.querySelectorAll('*')]
+                   .filter((el) => {
+                     const box = el.getBoundingClientRect();
+                     return Math.max(box.right, box.left + el.scrollWidth) > width;
+                   })
+                   .slice(-5)
+                   .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className}`);
+                 return { page: document.documentElement.scrollWidth, window: width, tooWide };",
+                vec![],
+            )
+            .await;
+        let page = sizes["page"].as_u64().unwrap_or(u64::MAX);
+        let window = sizes["window"].as_u64().unwrap_or(0);
+        assert!(
+            page <= window,
+            "{}: the {what} is {page} px wide on a {window} px screen (past its edge: {})\n{}",
+            self.name,
+            sizes["tooWide"],
+            self.diagnostics().await
+        );
+    }
+
+    /// Picks the option with `value` in the `<select>` at `css`, as a person
+    /// picks from the list (WebDriver's own selection: a `change` event follows).
+    pub async fn choose_option(&self, css: &str, value: &str) {
+        self.focus().await;
+        let element = self
+            .client()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{}: no element {css}: {e}", self.name));
+        if let Err(err) = element.select_by_value(value).await {
+            panic!(
+                "{}: choosing {value:?} in {css} failed: {err}\n{}",
+                self.name,
+                self.diagnostics().await
+            );
+        }
+    }
+
     /// Replaces the text of the field `css` selects by typing `text`.
     pub async fn type_into(&self, css: &str, text: &str) {
         self.focus().await;

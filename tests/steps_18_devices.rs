@@ -1,0 +1,217 @@
+//! Step 18: choosing the camera and sharing the screen, in headless Chromium.
+//! (The mute and speaking indicators are tested in each pairing of engines in
+//! `steps_18_indicators.rs`.)
+//!
+//! This binary's Chromium has three fake cameras (`device-count=3`), so
+//! switching is between two real devices: "fake_device_0" and
+//! "fake_device_2". (The second, "fake_device_1", is a fake depth camera: a
+//! `<video>` shows it, but its 16-bit frames never reach an encoder, so the
+//! other side would see the picture freeze. Real depth cameras do the same.)
+//! It also has a 16:9
+//! screen (`--screen-info`), so a shared screen is told from the 4:3 camera
+//! by its shape at the other end whatever size the encoder chose; and it
+//! picks the entire screen for `getDisplayMedia` without asking.
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/app18.rs"]
+mod app18;
+
+use std::time::Duration;
+
+use common::browser::{browser_with, run, BrowserTurn, Page};
+use common::call::QUICK;
+use common::rooms::{expect_tiles_connected, join_room};
+use serde_json::{json, Value as Json};
+
+/// How soon Bob's tile must say that Alice shares her screen.
+const TOLD: Duration = Duration::from_secs(2);
+
+async fn chromium() -> BrowserTurn {
+    browser_with(&[
+        "--use-fake-device-for-media-stream=device-count=3".to_string(),
+        "--auto-select-desktop-capture-source=Entire screen".to_string(),
+        "--screen-info={1280x720}".to_string(),
+    ])
+    .await
+}
+
+/// Alice and Bob in one room with their devices on, each seeing the other.
+async fn in_a_call<'t>(browser: &'t BrowserTurn, url: &str, room: &str) -> (Page<'t>, Page<'t>) {
+    let alice = join_room(browser, url, "Alice", room).await;
+    let bob = join_room(browser, url, "Bob", room).await;
+    expect_tiles_connected(&alice, &["Bob"]).await;
+    expect_tiles_connected(&bob, &["Alice"]).await;
+    alice.expect_video_playing(".peer video").await;
+    bob.expect_video_playing(".peer video").await;
+    (alice, bob)
+}
+
+/// The page's one open connection: how many transceivers it has, and the
+/// label of the video track it sends.
+async fn sending(page: &Page<'_>) -> Json {
+    page.eval(
+        "const open = window.__probe.peerConnections.filter((pc) => pc.connectionState !== 'closed');
+         return open.map((pc) => ({
+           transceivers: pc.getTransceivers().length,
+           video: pc.getSenders().find((s) => s.track && s.track.kind === 'video')?.track.label ?? null,
+         }));",
+        vec![],
+    )
+    .await
+}
+
+/// Waits until `page` sends the video track labelled `label` on its connection.
+async fn wait_until_sending(page: &Page<'_>, label: &str) {
+    let condition = format!(
+        "const pc = window.__probe.peerConnections.find((pc) => pc.connectionState === 'connected');
+         const track = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video')?.track;
+         return track && track.label === {} && track.readyState === 'live';",
+        json!(label)
+    );
+    page.wait_for(&format!("the camera {label} to be sent"), &condition, QUICK)
+        .await;
+}
+
+/// Switching the camera mid-call, from the picker and with Switch camera,
+/// replaces the picture the other side receives: their frames keep coming,
+/// no transceiver is added on either side, and only one camera stays open.
+#[test]
+fn app18_switching_camera_mid_call_keeps_frames_and_transceivers() {
+    run(async {
+        let browser = chromium().await;
+        let server = common::serve(app18::step());
+        let (alice, bob) = in_a_call(&browser, &server.url(), "switch").await;
+
+        let cameras = alice
+            .eval(
+                "return [...document.querySelectorAll('#camera-select option')].map((o) => [o.value, o.textContent]);",
+                vec![],
+            )
+            .await;
+        let cameras = cameras.as_array().cloned().unwrap_or_default();
+        assert_eq!(
+            cameras.len(),
+            3,
+            "the picker lists the fake cameras: {cameras:?}"
+        );
+        let before_alice = sending(&alice).await;
+        let before_bob = sending(&bob).await;
+        assert_eq!(before_alice[0]["video"], json!("fake_device_0"));
+        assert!(
+            alice
+                .eval(
+                    "return !document.getElementById('switch-camera').hidden;",
+                    vec![]
+                )
+                .await
+                == json!(true),
+            "Switch camera is offered with more than one camera"
+        );
+
+        let other = cameras[2][0].as_str().unwrap_or_default().to_string();
+        alice.choose_option("#camera-select", &other).await;
+        wait_until_sending(&alice, "fake_device_2").await;
+        bob.expect_inbound_growing("video", "framesDecoded").await;
+
+        // The next camera after the last is the first again.
+        alice.click("#switch-camera").await;
+        wait_until_sending(&alice, "fake_device_0").await;
+        bob.expect_inbound_growing("video", "framesDecoded").await;
+
+        for (page, before) in [(&alice, before_alice), (&bob, before_bob)] {
+            let after = sending(page).await;
+            assert_eq!(
+                after[0]["transceivers"],
+                before[0]["transceivers"],
+                "{}: transceivers before {before} and after {after}",
+                page.name()
+            );
+        }
+        let live_cameras = alice
+            .eval(
+                "return window.__probe.tracks.filter((t) => t.kind === 'video' && t.readyState === 'live').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            live_cameras,
+            json!(1),
+            "the cameras switched from are stopped"
+        );
+        alice.assert_no_uncaught_errors().await;
+    });
+}
+
+/// The shape of the picture Bob's tile for Alice shows, once it is `wanted`
+/// ("wide": 16:9, the screen; "camera": 4:3), with frames still arriving.
+async fn expect_picture_shape(bob: &Page<'_>, wanted: &str) {
+    let condition = format!(
+        "const v = document.querySelector('.peer video');
+         if (!v || v.videoWidth === 0) return false;
+         const ratio = v.videoWidth / v.videoHeight;
+         const shape = Math.abs(ratio - 16 / 9) < 0.05 ? 'wide' : Math.abs(ratio - 4 / 3) < 0.05 ? 'camera' : 'other';
+         return shape === {} && `${{v.videoWidth}}x${{v.videoHeight}}`;",
+        json!(wanted)
+    );
+    bob.wait_for(
+        &format!("Alice's picture to be {wanted}"),
+        &condition,
+        QUICK,
+    )
+    .await;
+    bob.expect_inbound_growing("video", "framesDecoded").await;
+}
+
+/// Sharing the screen replaces the camera at the other end (a picture of a
+/// different shape, on the same transceiver), is not mirrored locally, and
+/// stopping it brings the camera back, mirrored again.
+#[test]
+fn app18_screen_sharing_replaces_the_camera_and_the_camera_returns() {
+    run(async {
+        let browser = chromium().await;
+        let server = common::serve(app18::step());
+        let (alice, bob) = in_a_call(&browser, &server.url(), "share").await;
+        let before = sending(&alice).await;
+        expect_picture_shape(&bob, "camera").await;
+        let mirrored =
+            "return document.getElementById('local-video').classList.contains('mirrored');";
+        assert_eq!(
+            alice.eval(mirrored, vec![]).await,
+            json!(true),
+            "own camera mirrored"
+        );
+
+        alice.click("#share-screen").await;
+        expect_picture_shape(&bob, "wide").await;
+        assert_eq!(
+            alice.eval(mirrored, vec![]).await,
+            json!(false),
+            "a shared screen is not mirrored"
+        );
+        assert_eq!(alice.text("#share-screen").await, "Stop sharing");
+        assert_eq!(
+            sending(&alice).await[0]["transceivers"],
+            before[0]["transceivers"]
+        );
+        // Bob's tile says what it shows.
+        bob.wait_for(
+            "Alice's tile to say she shares her screen",
+            "return document.querySelector('.peer .peer-flags').textContent.includes('sharing their screen');",
+            TOLD,
+        )
+        .await;
+
+        alice.click("#share-screen").await;
+        expect_picture_shape(&bob, "camera").await;
+        wait_until_sending(&alice, "fake_device_0").await;
+        assert_eq!(
+            alice.eval(mirrored, vec![]).await,
+            json!(true),
+            "the camera is mirrored again"
+        );
+        assert_eq!(alice.text("#share-screen").await, "Share screen");
+        alice.assert_no_uncaught_errors().await;
+    });
+}
