@@ -320,14 +320,18 @@ impl Page<'_> {
         }
     }
 
-    /// Clicks the element `css` selects, as a person would.
-    pub async fn click(&self, css: &str) {
+    /// The element `css` selects, in this window; fails the test if there is none.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.focus().await;
-        let element = self
-            .client()
+        self.client()
             .find(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("{}: no element {css}: {e}", self.name));
+            .unwrap_or_else(|e| panic!("{}: no element {css}: {e}", self.name))
+    }
+
+    /// Clicks the element `css` selects, as a person would.
+    pub async fn click(&self, css: &str) {
+        let element = self.element(css).await;
         if let Err(err) = element.click().await {
             panic!(
                 "{}: clicking {css} failed: {err}\n{}",
@@ -445,12 +449,7 @@ impl Page<'_> {
     /// Picks the option with `value` in the `<select>` at `css`, as a person
     /// picks from the list (WebDriver's own selection: a `change` event follows).
     pub async fn choose_option(&self, css: &str, value: &str) {
-        self.focus().await;
-        let element = self
-            .client()
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{}: no element {css}: {e}", self.name));
+        let element = self.element(css).await;
         if let Err(err) = element.select_by_value(value).await {
             panic!(
                 "{}: choosing {value:?} in {css} failed: {err}\n{}",
@@ -462,12 +461,7 @@ impl Page<'_> {
 
     /// Replaces the text of the field `css` selects by typing `text`.
     pub async fn type_into(&self, css: &str, text: &str) {
-        self.focus().await;
-        let element = self
-            .client()
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{}: no element {css}: {e}", self.name));
+        let element = self.element(css).await;
         element.clear().await.expect("clear the field");
         element.send_keys(text).await.expect("type into the field");
     }
