@@ -41,25 +41,20 @@ let handlers = {
 // changed. A picture that changes source (camera to screen, one camera to
 // another) is *replaced*: the connections swap it on the sender they already
 // have, with no renegotiation.
-// Resolves once every replaced track is off its senders: only then may it
-// be stopped (Chromium's encoder can stall on a track stopped while its
-// replacement is still on the way).
 function updateSentTracks() {
   const wanted = { audio: devices.audio.track, video: screenTrack ?? devices.video.track };
-  const replaced = [];
   for (const kind of ['audio', 'video']) {
     const sent = kind === 'video' ? localStream.getVideoTracks()[0] : localStream.getAudioTracks()[0];
     const next = wanted[kind];
     if (sent === next) continue;
     if (sent) localStream.removeTrack(sent);
     if (next) localStream.addTrack(next);
-    if (sent && next) replaced.push(handlers.onTrackReplaced(sent, next));
+    if (sent && next) handlers.onTrackReplaced(sent, next);
     else if (next) handlers.onTrackStarted(next);
     else handlers.onTrackStopped(sent);
   }
   showLocalVideo();
   handlers.onDevicesChanged();
-  return Promise.all(replaced);
 }
 // ANCHOR_END: sentTracks
 
@@ -161,7 +156,7 @@ async function startDevice(kind) {
 }
 
 // Makes `track` the device's open track, sent from now on in place of the
-// one before (which is stopped once it is no longer sent).
+// one before, which is stopped.
 function useDeviceTrack(kind, track) {
   const device = devices[kind];
   // The device can vanish on its own: unplugged, or taken by the system.
@@ -175,7 +170,8 @@ function useDeviceTrack(kind, track) {
   });
   const previous = device.track;
   device.track = track;
-  updateSentTracks().then(() => previous?.stop());
+  updateSentTracks();
+  previous?.stop();
 }
 
 // ANCHOR: stopDevice
@@ -201,36 +197,29 @@ function onDeviceBoxChange(kind) {
 
 // ANCHOR: chooseDevice
 // The picker chose another camera or microphone. If that device is on, the
-// new one is opened and replaces the old one on every connection; the old
-// one is stopped only once the new one is sent, so the others see no gap
-// (a phone that cannot open two cameras at once fails the first try, and we
-// try again with the old one stopped).
+// old one is stopped and the new one opened and sent in its place, on the
+// same senders. Stopped first, because phones cannot hold two cameras open
+// (iOS Safari ends the first when a second starts): the others' picture
+// pauses for a moment rather than the switch failing.
 export async function chooseDevice(kind, deviceId) {
   const device = devices[kind];
   device.deviceId = deviceId || null;
-  if (!device.track || device.track.getSettings().deviceId === deviceId) return;
+  const old = device.track;
+  if (!old || old.getSettings().deviceId === deviceId) return;
   const request = ++device.request;
   setStatus(`Switching the ${device.name}…`);
+  old.stop();
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ [kind]: constraintsFor(kind) });
   } catch (error) {
-    if (request !== device.request || error.name !== 'NotReadableError') {
-      if (request === device.request) setStatus(describeMediaError(error, device.name));
-      return;
+    console.error(`getUserMedia(${kind}) failed:`, error);
+    if (request === device.request) {
+      device.box.checked = false;
+      stopDevice(kind);
+      setStatus(describeMediaError(error, device.name));
     }
-    console.log(`${device.name}: cannot open two at once; stopping the old one first`);
-    device.track.stop();
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ [kind]: constraintsFor(kind) });
-    } catch (secondError) {
-      if (request === device.request) {
-        device.box.checked = false;
-        stopDevice(kind);
-        setStatus(describeMediaError(secondError, device.name));
-      }
-      return;
-    }
+    return;
   }
   if (request !== device.request || !device.box.checked) {
     stream.getTracks().forEach((track) => track.stop());
@@ -279,7 +268,8 @@ function stopSharing() {
   const track = screenTrack;
   if (!track) return;
   screenTrack = null;
-  updateSentTracks().then(() => track.stop());
+  updateSentTracks();
+  track.stop();
   console.log('stopped sharing the screen');
   setStatus(devices.video.track ? 'Stopped sharing: the others see your camera again.' : 'Stopped sharing your screen.');
 }

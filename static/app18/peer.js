@@ -222,19 +222,16 @@ export function trackStopped(track) {
 // sender that carried the old track carries the new one. replaceTrack needs
 // no renegotiation (same kind, same transceiver), so the picture changes at
 // once and no transceiver is added, however often it happens.
-// Resolves when every sender has the new track.
 export function trackReplaced(oldTrack, newTrack) {
-  const replaced = [];
   for (const peer of peers.values()) {
     if (!peer.pc) continue;
     const sender = peer.pc.getSenders().find((candidate) => candidate.track === oldTrack);
     if (sender) {
-      replaced.push(sender.replaceTrack(newTrack).catch((error) => console.error('replaceTrack failed:', error)));
+      sender.replaceTrack(newTrack).catch((error) => console.error('replaceTrack failed:', error));
     } else {
       sendTrack(peer.pc, newTrack); // this call never carried the old one
     }
   }
-  return Promise.all(replaced);
 }
 // ANCHOR_END: replaceTrack
 
