@@ -504,7 +504,7 @@ async fn serve(
         new_sockets_per_ip_per_minute: config.socket_caps.new_sockets_per_ip_per_minute,
     };
     let signaling = step.signaling.map(|policy| Signaling {
-        hub: signaling::hub::spawn(policy, config.limits),
+        hub: signaling::hub::create(policy, config.limits),
         limits: config.limits,
         admission: Admission::new(caps),
         names: names.clone(),

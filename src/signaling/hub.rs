@@ -59,8 +59,7 @@ impl HubHandle {
     /// The hub, for the length of one synchronous call.
     fn lock(&self) -> MutexGuard<'_, Hub> {
         // A panic inside a relay policy is a bug, but it must not take every
-        // later socket down with it: the registry is still consistent
-        // between calls, so carry on with it.
+        // later socket down with it: carry on with the state as it was left.
         self.hub.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -92,12 +91,12 @@ impl HubHandle {
 }
 
 /// Makes the hub for `policy` and returns its handle.
-pub fn spawn(policy: Policy, limits: Limits) -> HubHandle {
-    spawn_with_ids(policy, limits, new_peer_id)
+pub fn create(policy: Policy, limits: Limits) -> HubHandle {
+    create_with_ids(policy, limits, new_peer_id)
 }
 
-/// [`spawn`], with ids from `make_id` (tests make it fail).
-pub fn spawn_with_ids(
+/// [`create`], with ids from `make_id` (tests make it fail).
+pub fn create_with_ids(
     policy: Policy,
     limits: Limits,
     make_id: impl FnMut() -> Result<PeerId, NoId> + Send + 'static,
@@ -289,7 +288,7 @@ mod tests {
     fn a_failed_id_refuses_one_join_and_nothing_else() {
         actix_web::rt::System::new().block_on(async {
             let mut made = 0;
-            let hub = spawn_with_ids(Policy::Broadcast, Limits::default(), move || {
+            let hub = create_with_ids(Policy::Broadcast, Limits::default(), move || {
                 made += 1;
                 if made == 2 {
                     Err(NoId)
