@@ -3,14 +3,13 @@
 //! `steps_18_indicators.rs`.)
 //!
 //! This binary's Chromium has three fake cameras (`device-count=3`), so
-//! switching is between two real devices: "fake_device_0" and
-//! "fake_device_2". (The second, "fake_device_1", is a fake depth camera: a
-//! `<video>` shows it, but its 16-bit frames never reach an encoder, so the
-//! other side would see the picture freeze. Real depth cameras do the same.)
-//! It also has a 16:9
-//! screen (`--screen-info`), so a shared screen is told from the 4:3 camera
-//! by its shape at the other end whatever size the encoder chose; and it
-//! picks the entire screen for `getDisplayMedia` without asking.
+//! switching is between two devices: "fake_device_0" and "fake_device_2".
+//! (The second, "fake_device_1", is a fake depth camera: a `<video>` shows
+//! it, but its frames never reach the encoder, so the other side would see
+//! the picture freeze.) It also has a 16:9 screen (`--screen-info`), so a
+//! shared screen is told from the 4:3 camera by its shape at the other end,
+//! whatever size the encoder chose; and it picks the entire screen for
+//! `getDisplayMedia` without asking.
 
 mod common;
 
