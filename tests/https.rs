@@ -33,7 +33,7 @@ use base64::Engine;
 use common::browser::{browser_with, run, BrowserTurn};
 use common::call::{expect_media_from_each, QUICK};
 use common::nginx::{Nginx, Site};
-use common::rooms::{expect_last_chat_line, expect_tiles_connected, join_room};
+use common::rooms::{alice_and_bob_in_room, expect_last_chat_line};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -213,10 +213,7 @@ async fn browser() -> BrowserTurn {
 /// Alice and Bob open `url`, join one room, and see, hear and chat with
 /// each other; their signaling sockets are `wss:` to the page's own name.
 async fn call_over(browser: &BrowserTurn, url: &str) {
-    let alice = join_room(browser, url, "Alice", "daily").await;
-    let bob = join_room(browser, url, "Bob", "daily").await;
-    expect_tiles_connected(&alice, &["Bob"]).await;
-    expect_tiles_connected(&bob, &["Alice"]).await;
+    let (alice, bob) = alice_and_bob_in_room(browser, browser, url, "daily").await;
     for page in [&alice, &bob] {
         expect_media_from_each(page, 1).await;
     }

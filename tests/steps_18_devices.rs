@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use common::browser::{browser_with, run, BrowserTurn, Page};
 use common::call::QUICK;
-use common::rooms::{expect_tiles_connected, join_room};
+use common::rooms::alice_and_bob_in_room;
 use serde_json::{json, Value as Json};
 
 /// How soon Bob's tile must say that Alice shares her screen.
@@ -38,10 +38,7 @@ async fn chromium() -> BrowserTurn {
 
 /// Alice and Bob in one room with their devices on, each seeing the other.
 async fn in_a_call<'t>(browser: &'t BrowserTurn, url: &str, room: &str) -> (Page<'t>, Page<'t>) {
-    let alice = join_room(browser, url, "Alice", room).await;
-    let bob = join_room(browser, url, "Bob", room).await;
-    expect_tiles_connected(&alice, &["Bob"]).await;
-    expect_tiles_connected(&bob, &["Alice"]).await;
+    let (alice, bob) = alice_and_bob_in_room(browser, browser, url, room).await;
     alice.expect_video_playing(".peer video").await;
     bob.expect_video_playing(".peer video").await;
     (alice, bob)

@@ -13,20 +13,11 @@ use std::time::{Duration, Instant};
 
 use common::browser::{Engine, Page};
 use common::call::{Pair, QUICK};
-use common::rooms::{expect_tiles_connected, join_room};
+use common::rooms::alice_and_bob_in_room;
 use serde_json::json;
 
 /// How soon the others must see a device turned off or on.
 const TOLD: Duration = Duration::from_secs(2);
-
-/// Alice and Bob, each in their engine, in one room with their devices on.
-async fn in_a_call<'t>(pair: &'t Pair, room: &str, url: &str) -> (Page<'t>, Page<'t>) {
-    let alice = join_room(pair.alice(), url, "Alice", room).await;
-    let bob = join_room(pair.bob(), url, "Bob", room).await;
-    expect_tiles_connected(&alice, &["Bob"]).await;
-    expect_tiles_connected(&bob, &["Alice"]).await;
-    (alice, bob)
-}
 
 /// Waits (at most TOLD) until Bob's tile for Alice says her `device` is `state`.
 async fn expect_told(bob: &Page<'_>, device: &str, state: &str) {
@@ -53,7 +44,7 @@ async fn expect_told(bob: &Page<'_>, device: &str, state: &str) {
 async fn app18_a_device_turned_off_shows_on_the_others_tiles(alice: Engine, bob: Engine) {
     let pair = Pair::take(alice, bob).await;
     let server = common::serve(app18::step());
-    let (alice, bob) = in_a_call(&pair, "mute", &server.url()).await;
+    let (alice, bob) = alice_and_bob_in_room(pair.alice(), pair.bob(), &server.url(), "mute").await;
     expect_told(&bob, "microphone", "on").await;
     expect_told(&bob, "camera", "on").await;
 
@@ -78,7 +69,8 @@ async fn app18_the_speaking_ring_lights_only_for_a_member_whose_microphone_is_on
 ) {
     let pair = Pair::take(alice, bob).await;
     let server = common::serve(app18::step());
-    let (alice, bob) = in_a_call(&pair, "speak", &server.url()).await;
+    let (alice, bob) =
+        alice_and_bob_in_room(pair.alice(), pair.bob(), &server.url(), "speak").await;
     bob.set_device("microphone", false).await;
     expect_told(&alice, "microphone", "off").await;
 

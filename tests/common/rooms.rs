@@ -32,6 +32,22 @@ pub async fn join_room<'t>(
     page
 }
 
+/// Alice (in `alice_browser`) and then Bob (in `bob_browser`) join `room`
+/// with their devices on; returns once each shows the other's tile with
+/// its connection up.
+pub async fn alice_and_bob_in_room<'t>(
+    alice_browser: &'t BrowserTurn,
+    bob_browser: &'t BrowserTurn,
+    url: &str,
+    room: &str,
+) -> (Page<'t>, Page<'t>) {
+    let alice = join_room(alice_browser, url, "Alice", room).await;
+    let bob = join_room(bob_browser, url, "Bob", room).await;
+    expect_tiles_connected(&alice, &["Bob"]).await;
+    expect_tiles_connected(&bob, &["Alice"]).await;
+    (alice, bob)
+}
+
 /// Waits until `page` shows one tile per name in `names`, each with its
 /// connection up, and returns nothing else: no extra tiles, no missing ones.
 pub async fn expect_tiles_connected(page: &Page<'_>, names: &[&str]) {
