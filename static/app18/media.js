@@ -134,6 +134,7 @@ async function startDevice(kind) {
     console.error(`getUserMedia(${kind}) failed:`, error);
     if (request === device.request) {
       device.box.checked = false;
+      if (device.track) stopDevice(kind); // the one we were switching from
       setStatus(describeMediaError(error, device.name));
       handlers.onDevicesChanged();
     }
@@ -206,29 +207,8 @@ export async function chooseDevice(kind, deviceId) {
   device.deviceId = deviceId || null;
   const old = device.track;
   if (!old || old.getSettings().deviceId === deviceId) return;
-  const request = ++device.request;
-  setStatus(`Switching the ${device.name}…`);
-  old.stop();
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ [kind]: constraintsFor(kind) });
-  } catch (error) {
-    console.error(`getUserMedia(${kind}) failed:`, error);
-    if (request === device.request) {
-      device.box.checked = false;
-      stopDevice(kind);
-      setStatus(describeMediaError(error, device.name));
-    }
-    return;
-  }
-  if (request !== device.request || !device.box.checked) {
-    stream.getTracks().forEach((track) => track.stop());
-    return;
-  }
-  const [track] = stream.getTracks();
-  useDeviceTrack(kind, track);
-  console.log(`${device.name} switched to ${track.label}`);
-  setStatus(`Now using ${track.label || `another ${device.name}`}.`);
+  old.stop(); // stays on the senders until the new one replaces it
+  await startDevice(kind);
 }
 // ANCHOR_END: chooseDevice
 
