@@ -6,6 +6,10 @@
 //! set by the server. New in the page: a join screen asks for a name, both
 //! names are shown, and pressing Join starts the call.
 //!
+//! The page calls one other person, so this step's chat holds two: a third
+//! is refused with `room-full` and told so on the join screen. (`ROOM_SIZE`
+//! matters from step 16, whose page calls everyone.)
+//!
 //! Run it with `cargo run --example app15`, open the URL it prints in two
 //! windows, and join with a name in each.
 
@@ -18,10 +22,11 @@ fn main() -> ExitCode {
     videochat::run(step())
 }
 
-/// What this step's server offers: its pages, `/ws` with the direct policy,
-/// and the ICE server list.
+/// What this step's server offers: its pages, `/ws` with the direct policy
+/// in a chat of two, and the ICE server list.
 pub fn step() -> Step {
     Step::new("app15")
         .with_signaling(Policy::Direct)
+        .with_room_size_cap(2)
         .with_ice_servers()
 }

@@ -1,7 +1,7 @@
 //! Step 16: video chat with several people.
 //!
-//! The server is step 15's: the direct policy already routes each message to
-//! the one peer it names, which is all a mesh needs. New in the page: one
+//! The server is step 15's without its cap of two: the direct policy already
+//! routes each message to the one peer it names, which is all a mesh needs. New in the page: one
 //! peer connection per other member, each in its own tile; whoever is there
 //! first calls each newcomer. The room size limit (4 by default, `ROOM_SIZE`)
 //! keeps the mesh small enough for each member to send a stream to everyone.

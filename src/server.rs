@@ -60,6 +60,9 @@ pub struct Step {
     name: &'static str,
     signaling: Option<Policy>,
     ice_servers: bool,
+    /// The most people this step's page can take in one room, when the
+    /// page (not the operator) sets the limit.
+    room_size_cap: Option<usize>,
 }
 
 impl Step {
@@ -69,6 +72,7 @@ impl Step {
             name,
             signaling: None,
             ice_servers: false,
+            room_size_cap: None,
         }
     }
 
@@ -84,8 +88,24 @@ impl Step {
         self
     }
 
+    /// Holds rooms to `people` at most, whatever `ROOM_SIZE` says: for a
+    /// step whose page can take no more (step 15 calls one other person).
+    pub fn with_room_size_cap(mut self, people: usize) -> Step {
+        self.room_size_cap = Some(people);
+        self
+    }
+
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The signaling limits this step runs under: the configured ones, with
+    /// rooms no larger than the step's page can take.
+    fn limits(&self, configured: signaling::Limits) -> signaling::Limits {
+        match self.room_size_cap {
+            Some(cap) if cap < configured.room_size => configured.with_room_size(cap),
+            _ => configured,
+        }
     }
 }
 
@@ -503,9 +523,10 @@ async fn serve(
         max_sockets_per_ip: config.socket_caps.max_sockets_per_ip,
         new_sockets_per_ip_per_minute: config.socket_caps.new_sockets_per_ip_per_minute,
     };
+    let limits = step.limits(config.limits);
     let signaling = step.signaling.map(|policy| Signaling {
-        hub: signaling::hub::create(policy, config.limits),
-        limits: config.limits,
+        hub: signaling::hub::create(policy, limits),
+        limits,
         admission: Admission::new(caps),
         names: names.clone(),
         allowed_origins: extra_origins(&config),

@@ -14,7 +14,9 @@ mod app17;
 
 use common::browser::{browser, run, Engine, Page};
 use common::call::{expect_media_from_each, expect_remote_media, Pair, CONNECTING, QUICK};
-use common::rooms::{expect_last_chat_line, expect_tiles_connected, join_room};
+use common::rooms::{
+    expect_last_chat_line, expect_tiles_connected, join_room, leave_and_expect_every_device_off,
+};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use videochat::signaling::Limits;
@@ -68,6 +70,24 @@ fn app15_names_are_shown_literally_and_join_starts_the_call() {
             assert_eq!(injected, json!([0, null]), "a name was parsed as HTML");
             page.assert_no_uncaught_errors().await;
         }
+
+        // Step 15's page calls one other person, so its chat holds two:
+        // Carol is told it is full and stays on the join screen, and the
+        // call of the two goes on.
+        let carol = browser.open("carol", &server.url()).await;
+        join(&carol, "Carol").await;
+        carol
+            .wait_for_status("could not join: the chat is full (2 people at most)", QUICK)
+            .await;
+        assert_eq!(
+            carol
+                .eval("return [document.getElementById('join-form').hidden, document.getElementById('chat').hidden];", vec![])
+                .await,
+            json!([false, true]),
+            "Carol is not back on the join screen"
+        );
+        expect_remote_media(&alice).await;
+        carol.close().await;
 
         // Bob closes his tab: the server tells Alice, whose tile empties.
         bob.close().await;
@@ -289,3 +309,35 @@ fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words_in_both_browsers
         ),
     );
 }
+
+/// Steps 15-17: Leave turns every device off. Alice joins each step's chat,
+/// turns the camera and the microphone on, and presses Leave.
+async fn leave_turns_every_device_off(engine: Engine) {
+    let browser = engine.turn().await;
+    for step in [app15::step(), app16::step(), app17::step()] {
+        let server = common::serve(step);
+        let alice = browser.open("alice", &server.url()).await;
+        alice.wait_for_status("type your name", QUICK).await;
+        alice.type_into("#username", "Alice").await;
+        if alice
+            .eval("return document.getElementById('room') !== null;", vec![])
+            .await
+            == json!(true)
+        {
+            alice.type_into("#room", "lobby").await;
+        }
+        alice.click("#join").await;
+        alice
+            .wait_for(
+                "the chat screen",
+                "return !document.getElementById('chat').hidden;",
+                QUICK,
+            )
+            .await;
+        alice.turn_devices_on().await;
+        leave_and_expect_every_device_off(&alice, 2).await;
+        alice.assert_no_uncaught_errors().await;
+        alice.close().await;
+    }
+}
+crate::in_each_engine!(leave_turns_every_device_off);

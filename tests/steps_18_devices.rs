@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use common::browser::{browser_with, run, BrowserTurn, Page};
 use common::call::QUICK;
-use common::rooms::alice_and_bob_in_room;
+use common::rooms::{alice_and_bob_in_room, join_room, leave_and_expect_every_device_off};
 use serde_json::{json, Value as Json};
 
 /// How soon Bob's tile must say that Alice shares her screen.
@@ -207,6 +207,29 @@ fn app18_screen_sharing_replaces_the_camera_and_the_camera_returns() {
             json!(true),
             "the camera is mirrored again"
         );
+        assert_eq!(alice.text("#share-screen").await, "Share screen");
+        alice.assert_no_uncaught_errors().await;
+    });
+}
+
+/// Step 18: Leave ends the shared screen as well as the camera and the
+/// microphone: the Share screen button is on the chat screen that Leave
+/// hides, and the browser's sharing indicator would otherwise stay on.
+#[test]
+fn app18_leave_ends_the_shared_screen_and_every_device() {
+    run(async {
+        let browser = chromium().await;
+        let server = common::serve(app18::step());
+        let alice = join_room(&browser, &server.url(), "Alice", "leaving").await;
+        alice.click("#share-screen").await;
+        alice
+            .wait_for(
+                "the screen to be shared",
+                "return window.__probe.screenTracks.some((t) => t.readyState === 'live');",
+                QUICK,
+            )
+            .await;
+        leave_and_expect_every_device_off(&alice, 3).await;
         assert_eq!(alice.text("#share-screen").await, "Share screen");
         alice.assert_no_uncaught_errors().await;
     });

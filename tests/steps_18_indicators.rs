@@ -11,9 +11,9 @@ mod app18;
 
 use std::time::{Duration, Instant};
 
-use common::browser::{Engine, Page};
+use common::browser::{firefox, run, Engine, Page};
 use common::call::{Pair, QUICK};
-use common::rooms::alice_and_bob_in_room;
+use common::rooms::{alice_and_bob_in_room, join_room, leave_and_expect_every_device_off};
 use serde_json::json;
 
 /// How soon the others must see a device turned off or on.
@@ -112,3 +112,16 @@ async fn app18_the_speaking_ring_lights_only_for_a_member_whose_microphone_is_on
 
 crate::in_each_pairing!(app18_a_device_turned_off_shows_on_the_others_tiles);
 crate::in_each_pairing!(app18_the_speaking_ring_lights_only_for_a_member_whose_microphone_is_on);
+
+/// Step 18 in Firefox: Leave turns the camera and the microphone off (the
+/// Chromium case, with a shared screen too, is in `steps_18_devices.rs`).
+#[test]
+fn app18_leave_turns_every_device_off_in_firefox() {
+    run(async {
+        let browser = firefox().await;
+        let server = common::serve(app18::step());
+        let alice = join_room(&browser, &server.url(), "Alice", "leaving").await;
+        leave_and_expect_every_device_off(&alice, 2).await;
+        alice.assert_no_uncaught_errors().await;
+    });
+}

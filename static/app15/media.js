@@ -113,6 +113,17 @@ function stopDevice(kind) {
 }
 // ANCHOR_END: stopDevice
 
+// ANCHOR: stopAllDevices
+// Leaving the chat hides the boxes, so nothing may stay on that a person can
+// no longer see or turn off: every device is stopped and its box unticked.
+export function stopAllDevices() {
+  for (const kind of ['video', 'audio']) {
+    devices[kind].box.checked = false;
+    stopDevice(kind); // also makes a getUserMedia still in flight stale
+  }
+}
+// ANCHOR_END: stopAllDevices
+
 function onDeviceBoxChange(kind) {
   if (devices[kind].box.checked) {
     startDevice(kind);

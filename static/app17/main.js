@@ -9,7 +9,7 @@
 
 import { setUpChat } from './chat.js';
 import { leaveChat, myName, onJoinRefused, onWelcome, setJoinEnabled, setUpJoin } from './join.js';
-import { setUpDevices } from './media.js';
+import { setUpDevices, stopAllDevices } from './media.js';
 import {
   callAgain, forgetEveryone, handleCandidate, handleDescription, hangUp, hangUpNow,
   onMemberLeft, onPeerJoined, trackStarted, trackStopped,
@@ -55,10 +55,12 @@ function onSignalingMessage(message) {
 }
 // ANCHOR_END: onSignalingMessage
 
-// Leave: hang up and leave the chat; Join brings you back.
+// Leave: hang up, leave the chat and turn every device off (the join screen
+// has no controls for them); Join brings you back.
 async function leave() {
   const hungUp = hangUp();
   leaveChat();
+  stopAllDevices();
   setStatus('Leaving…');
   await hungUp;
   setStatus('You left the chat. Press Join to come back.');

@@ -255,6 +255,19 @@ function stopSharing() {
 }
 // ANCHOR_END: shareScreen
 
+// ANCHOR: stopAllDevices
+// Leaving the chat hides the boxes and the Share screen button, so nothing
+// may stay on that a person can no longer see or turn off: the shared screen
+// and every device are stopped, and the boxes unticked.
+export function stopAllDevices() {
+  stopSharing();
+  for (const kind of ['video', 'audio']) {
+    devices[kind].box.checked = false;
+    stopDevice(kind); // also makes a getUserMedia still in flight stale
+  }
+}
+// ANCHOR_END: stopAllDevices
+
 // Makes the two checkboxes and the Share screen button work. `mediaHandlers` has onTrackStarted(track),
 // onTrackStopped(track), onTrackReplaced(oldTrack, newTrack) and
 // onDevicesChanged().

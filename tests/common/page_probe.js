@@ -9,6 +9,7 @@
 //   sockets          the URL of every WebSocket the page opened
 //   peerConnections  every RTCPeerConnection the page created
 //   tracks           every track getUserMedia handed the page
+//   screenTracks     every track getDisplayMedia handed the page
 //   failNext(kind, errorName)  the next getUserMedia asking for kind rejects
 //                    with a DOMException of that name (denied, missing, busy)
 //   videoFrames(selector, wanted, timeoutMs)  frames presented by a <video>
@@ -26,6 +27,7 @@
     timeline: [],
     peerConnections: [],
     tracks: [],
+    screenTracks: [],
     plannedFailures: {},
   };
   window.__probe = probe;
@@ -131,6 +133,14 @@
       }
       const stream = await getUserMedia(constraints);
       probe.tracks.push(...stream.getTracks());
+      return stream;
+    };
+  }
+  if (mediaDevices && mediaDevices.getDisplayMedia) {
+    const getDisplayMedia = mediaDevices.getDisplayMedia.bind(mediaDevices);
+    mediaDevices.getDisplayMedia = async (constraints) => {
+      const stream = await getDisplayMedia(constraints);
+      probe.screenTracks.push(...stream.getTracks());
       return stream;
     };
   }

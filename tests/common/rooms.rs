@@ -80,3 +80,37 @@ pub async fn expect_last_chat_line(page: &Page<'_>, who: &str, text: &str) {
     page.wait_for(&format!("{who}'s line in the chat"), &condition, QUICK)
         .await;
 }
+
+/// Presses Leave on a page of steps 15-18 and waits until the join screen is
+/// back with every track the page opened ended (camera, microphone and, at
+/// step 18, a shared screen) and every device box unticked: the boxes are on
+/// the chat screen that Leave hides, so a device left on could not be turned
+/// off. `opened` is how many tracks the test turned on before: the check
+/// fails if the page opened fewer, so it cannot pass on a page with none.
+pub async fn leave_and_expect_every_device_off(page: &Page<'_>, opened: usize) {
+    page.click("#leave").await;
+    let state = page
+        .wait_for(
+            "the join screen, with every track ended and every box unticked",
+            "const tracks = [...window.__probe.tracks, ...window.__probe.screenTracks]; \
+             const live = tracks.filter((t) => t.readyState !== 'ended').map((t) => t.label); \
+             const ticked = ['camera', 'microphone'].filter((id) => document.getElementById(id).checked); \
+             const joinShown = !document.getElementById('join-form').hidden; \
+             return joinShown && live.length === 0 && ticked.length === 0 \
+               && { tracks: tracks.length, preview: document.getElementById('local-video').srcObject };",
+            QUICK,
+        )
+        .await;
+    assert!(
+        state["tracks"].as_u64().unwrap_or(0) >= opened as u64,
+        "{}: the page opened {} tracks, the test turned on {opened}",
+        page.name(),
+        state["tracks"]
+    );
+    assert_eq!(
+        state["preview"],
+        json!(null),
+        "{}: the preview still shows a picture",
+        page.name()
+    );
+}

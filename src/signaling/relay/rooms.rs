@@ -131,7 +131,9 @@ impl Rooms {
             .cloned()
             .collect();
         if others.len() >= self.room_size {
-            let reason = format!("the room is full ({} people at most)", self.room_size);
+            // Steps 15-16 have one room, which their pages call the chat.
+            let place = if self.named { "room" } else { "chat" };
+            let reason = format!("the {place} is full ({} people at most)", self.room_size);
             return peers.refuse(from, ErrorCode::RoomFull, &reason);
         }
         // Two members with one name could not tell who is who: the second asks
