@@ -2,8 +2,8 @@
 //
 // Instead of waiting for ICE gathering to complete, the page sends its SDP at
 // once and then each candidate as it is found ({type: 'candidate', candidate}).
-// Candidates that arrive before the remote description is set cannot be added
-// yet: peer.js queues them and adds them right after it.
+// Messages are applied one at a time, in the order they came, so a candidate
+// is added only once the offer or answer it follows has been set.
 
 import { setUpDevices } from './media.js';
 import { handleAnswer, handleCandidate, handleOffer, leave, sendOffer } from './peer.js';
@@ -15,18 +15,18 @@ const leaveButton = document.getElementById('leave');
 
 // ANCHOR: onSignalingMessage
 // Every message from the server, handed to the module whose job it is.
-function onSignalingMessage(message) {
+async function applySignalingMessage(message) {
   switch (message.type) {
     case 'offer':
-      if (typeof message.sdp === 'string') handleOffer(message.sdp);
+      if (typeof message.sdp === 'string') return handleOffer(message.sdp);
       else console.warn('ignored an offer without SDP');
       break;
     case 'answer':
-      if (typeof message.sdp === 'string') handleAnswer(message.sdp);
+      if (typeof message.sdp === 'string') return handleAnswer(message.sdp);
       else console.warn('ignored an answer without SDP');
       break;
     case 'candidate':
-      if (message.candidate && typeof message.candidate === 'object') handleCandidate(message.candidate);
+      if (message.candidate && typeof message.candidate === 'object') return handleCandidate(message.candidate);
       else console.warn('ignored a candidate message without a candidate');
       break;
     case 'error':
@@ -38,6 +38,20 @@ function onSignalingMessage(message) {
   }
 }
 // ANCHOR_END: onSignalingMessage
+
+// ANCHOR: inOrder
+// Messages are applied one at a time, in the order they came: each waits
+// until the one before it is done. So a candidate is added only after the
+// offer or answer it follows has been set (addIceCandidate fails while the
+// connection has no remote description), and no message is read halfway
+// through another.
+let applying = Promise.resolve();
+function onSignalingMessage(message) {
+  applying = applying
+    .then(() => applySignalingMessage(message))
+    .catch((error) => console.error(`applying a ${message.type} message failed:`, error));
+}
+// ANCHOR_END: inOrder
 
 sendOfferButton.addEventListener('click', sendOffer);
 leaveButton.addEventListener('click', leave);

@@ -10,9 +10,6 @@ import { clearRemoteMedia, setStatus, showRemoteTrack, showStates } from './ui.j
 // The connection to the other window. One at a time: a new attempt closes the old one.
 let pc = null;
 
-// Candidates from the other side that arrived before its description did.
-let pendingCandidates = [];
-
 // ANCHOR: newPeerConnection
 // Makes a fresh connection (closing any earlier one) that logs every state change.
 function newPeerConnection(iceServers) {
@@ -60,7 +57,6 @@ function newPeerConnection(iceServers) {
     }
   });
   // ANCHOR_END: trickle
-  pendingCandidates = [];
   pc = connection;
   showStates(pc);
   return connection;
@@ -108,29 +104,14 @@ function addLocalTracks(connection) {
 }
 
 // ANCHOR: handleCandidate
-// A candidate from the other side: added now, or queued until the remote
-// description is set (addIceCandidate fails before it).
+// A candidate from the other side. main.js applies messages in order, so the
+// offer or answer it follows has been set already.
 export async function handleCandidate(candidate) {
   if (!pc) {
     console.warn('ignored a candidate: there is no call');
     return;
   }
-  if (!pc.remoteDescription) {
-    pendingCandidates.push(candidate);
-    console.log(`queued a candidate until the remote description is set (${pendingCandidates.length} waiting)`);
-    return;
-  }
   await addCandidate(pc, candidate);
-}
-
-// Adds the candidates that arrived early; called right after setRemoteDescription.
-async function addPendingCandidates(connection) {
-  if (connection !== pc) return; // the queue belongs to a newer call now
-  const waiting = pendingCandidates;
-  pendingCandidates = [];
-  for (const candidate of waiting) {
-    await addCandidate(connection, candidate);
-  }
 }
 
 async function addCandidate(connection, candidate) {
@@ -177,7 +158,6 @@ export async function handleOffer(sdp) {
   setStatus('Received an offer: answering…');
   try {
     await connection.setRemoteDescription({ type: 'offer', sdp });
-    await addPendingCandidates(connection);
     // Tracks are added after the offer is read, so they ride on the
     // transceivers the offer created instead of asking for new ones.
     addLocalTracks(connection);
@@ -206,7 +186,6 @@ export async function handleAnswer(sdp) {
   const connection = pc;
   try {
     await connection.setRemoteDescription({ type: 'answer', sdp });
-    await addPendingCandidates(connection);
   } catch (error) {
     console.error('setting the answer failed:', error);
     if (connection === pc) setStatus(`The answer could not be used (${error.message}). Send a new offer.`);

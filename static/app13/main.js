@@ -18,15 +18,15 @@ const leaveButton = document.getElementById('leave');
 
 // ANCHOR: onSignalingMessage
 // Every message from the server, handed to the module whose job it is.
-function onSignalingMessage(message) {
+async function applySignalingMessage(message) {
   switch (message.type) {
     case 'offer':
     case 'answer':
-      if (typeof message.sdp === 'string' && typeof message.call === 'string') handleDescription(message);
+      if (typeof message.sdp === 'string' && typeof message.call === 'string') return handleDescription(message);
       else console.warn(`ignored an ${message.type} without SDP or call id`);
       break;
     case 'candidate':
-      if (message.candidate && typeof message.candidate === 'object') handleCandidate(message.call, message.candidate);
+      if (message.candidate && typeof message.candidate === 'object') return handleCandidate(message.call, message.candidate);
       else console.warn('ignored a candidate message without a candidate');
       break;
     case 'leave':
@@ -42,6 +42,20 @@ function onSignalingMessage(message) {
   }
 }
 // ANCHOR_END: onSignalingMessage
+
+// ANCHOR: inOrder
+// Messages are applied one at a time, in the order they came: each waits
+// until the one before it is done. So a candidate is added only after the
+// offer or answer it follows has been set (addIceCandidate fails while the
+// connection has no remote description), and no message is read halfway
+// through another.
+let applying = Promise.resolve();
+function onSignalingMessage(message) {
+  applying = applying
+    .then(() => applySignalingMessage(message))
+    .catch((error) => console.error(`applying a ${message.type} message failed:`, error));
+}
+// ANCHOR_END: inOrder
 
 sendOfferButton.addEventListener('click', sendOffer);
 leaveButton.addEventListener('click', leave);

@@ -11,14 +11,12 @@ import { clearRemoteMedia, setStatus, showRemoteTrack, showStates } from './ui.j
 // The connection to the other window. One at a time: a new attempt closes the old one.
 let pc = null;
 
-// Candidates from the other side that arrived before its description did.
-let pendingCandidates = [];
-
 // Perfect negotiation: which call this is, and this side's part in it.
 let callId = null; // chosen by the caller; every message of the call carries it
 let polite = false; // the called side is polite: it yields when offers collide
 let makingOffer = false;
 let ignoreOffer = false;
+let isSettingRemoteAnswerPending = false;
 
 // ANCHOR: newPeerConnection
 // Makes a fresh connection (closing any earlier one) that logs every state change.
@@ -70,9 +68,9 @@ function newPeerConnection(iceServers) {
   connection.addEventListener('negotiationneeded', () => {
     if (connection === pc) negotiate(connection);
   });
-  pendingCandidates = [];
   makingOffer = false;
   ignoreOffer = false;
+  isSettingRemoteAnswerPending = false;
   pc = connection;
   showStates(pc);
   return connection;
@@ -161,29 +159,14 @@ export function trackStopped(track) {
 // ANCHOR_END: sendTrack
 
 // ANCHOR: handleCandidate
-// A candidate from the other side: added now, or queued until the remote
-// description is set (addIceCandidate fails before it).
+// A candidate from the other side. main.js applies messages in order, so the
+// offer or answer it follows has been set already.
 export async function handleCandidate(call, candidate) {
   if (!pc || call !== callId) {
     console.warn('ignored a candidate for a call that is not this one');
     return;
   }
-  if (!pc.remoteDescription) {
-    pendingCandidates.push(candidate);
-    console.log(`queued a candidate until the remote description is set (${pendingCandidates.length} waiting)`);
-    return;
-  }
   await addCandidate(pc, candidate);
-}
-
-// Adds the candidates that arrived early; called right after setRemoteDescription.
-async function addPendingCandidates(connection) {
-  if (connection !== pc) return; // the queue belongs to a newer call now
-  const waiting = pendingCandidates;
-  pendingCandidates = [];
-  for (const candidate of waiting) {
-    await addCandidate(connection, candidate);
-  }
 }
 
 async function addCandidate(connection, candidate) {
@@ -246,9 +229,12 @@ export async function handleDescription(message) {
   }
   const connection = pc;
   const description = { type: message.type, sdp: message.sdp };
-  // Two offers crossed: ours is being made or waits for its answer.
-  const offerCollision = description.type === 'offer' &&
-    (makingOffer || connection.signalingState !== 'stable');
+  // Two offers crossed: ours is being made or waits for its answer. An
+  // answer of ours still being applied is not a collision: the offer can be
+  // read right after it (the specification's perfect negotiation).
+  const readyForOffer = !makingOffer &&
+    (connection.signalingState === 'stable' || isSettingRemoteAnswerPending);
+  const offerCollision = description.type === 'offer' && !readyForOffer;
   ignoreOffer = !polite && offerCollision;
   if (ignoreOffer) {
     console.log('offers collided: ignoring theirs (this side is impolite)');
@@ -256,8 +242,9 @@ export async function handleDescription(message) {
   }
   try {
     // On the polite side this also rolls our own colliding offer back.
+    isSettingRemoteAnswerPending = description.type === 'answer';
     await connection.setRemoteDescription(description);
-    await addPendingCandidates(connection);
+    isSettingRemoteAnswerPending = false;
     if (description.type === 'offer') {
       // After the offer is read, so the tracks ride on its transceivers.
       addLocalTracks(connection);
@@ -265,6 +252,7 @@ export async function handleDescription(message) {
       sendSignal({ type: 'answer', call: callId, sdp: connection.localDescription.sdp });
     }
   } catch (error) {
+    isSettingRemoteAnswerPending = false;
     // An answer with no offer waiting, for example: logged, never thrown.
     console.warn(`ignored an ${description.type} the connection refused:`, error);
   }

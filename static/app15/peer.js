@@ -10,7 +10,8 @@ import { sendSignal } from './signaling.js';
 import { clearRemoteMedia, setStatus, showPeerName, showRemoteTrack, showStates } from './ui.js';
 
 // The other member, once someone has joined, and our call with them:
-//   { id, name, polite, pc, callId, pendingCandidates, makingOffer, ignoreOffer }
+//   { id, name, polite, pc, callId, makingOffer, ignoreOffer,
+//     isSettingRemoteAnswerPending }
 // The other side has become someone, with an id and a name, so what steps
 // 07-14 kept in single variables is one record now. `pc` is null between calls.
 let peer = null;
@@ -26,9 +27,9 @@ function meet(id, name) {
     polite: myId < id,
     pc: null,
     callId: null, // chosen by the caller; every message of the call carries it
-    pendingCandidates: [],
     makingOffer: false,
     ignoreOffer: false,
+    isSettingRemoteAnswerPending: false,
   };
   showPeerName(name);
 }
@@ -93,9 +94,9 @@ function newPeerConnection(iceServers) {
   connection.addEventListener('negotiationneeded', () => {
     if (current()) negotiate(connection);
   });
-  peer.pendingCandidates = [];
   peer.makingOffer = false;
   peer.ignoreOffer = false;
+  peer.isSettingRemoteAnswerPending = false;
   peer.pc = connection;
   showStates(connection);
   return connection;
@@ -189,29 +190,14 @@ export function trackStopped(track) {
 // ANCHOR_END: sendTrack
 
 // ANCHOR: handleCandidate
-// A candidate from the other side: added now, or queued until the remote
-// description is set (addIceCandidate fails before it).
+// A candidate from the other side. main.js applies messages in order, so the
+// offer or answer it follows has been set already.
 export async function handleCandidate(from, call, candidate) {
   if (!peer?.pc || from !== peer.id || call !== peer.callId) {
     console.warn('ignored a candidate for a call that is not this one');
     return;
   }
-  if (!peer.pc.remoteDescription) {
-    peer.pendingCandidates.push(candidate);
-    console.log(`queued a candidate until the remote description is set (${peer.pendingCandidates.length} waiting)`);
-    return;
-  }
   await addCandidate(peer.pc, candidate);
-}
-
-// Adds the candidates that arrived early; called right after setRemoteDescription.
-async function addPendingCandidates(connection) {
-  if (connection !== peer?.pc) return; // the queue belongs to a newer call now
-  const waiting = peer.pendingCandidates;
-  peer.pendingCandidates = [];
-  for (const candidate of waiting) {
-    await addCandidate(connection, candidate);
-  }
 }
 
 async function addCandidate(connection, candidate) {
@@ -326,9 +312,12 @@ export async function handleDescription(message) {
   }
   // Two offers crossed: ours is being made or waits for its answer. This
   // holds for a new call too: when both sides press Call again at once, the
-  // polite side gives up its call for theirs.
-  const offerCollision = message.type === 'offer' && peer.pc !== null &&
-    (peer.makingOffer || peer.pc.signalingState !== 'stable');
+  // polite side gives up its call for theirs. An answer still being applied
+  // is not a collision: the offer can be read right after it (the
+  // specification's perfect negotiation).
+  const readyForOffer = peer.pc === null || (!peer.makingOffer &&
+    (peer.pc.signalingState === 'stable' || peer.isSettingRemoteAnswerPending));
+  const offerCollision = message.type === 'offer' && !readyForOffer;
   peer.ignoreOffer = !peer.polite && offerCollision;
   if (peer.ignoreOffer) {
     console.log('offers collided: ignoring theirs (this side is impolite)');
@@ -346,8 +335,9 @@ export async function handleDescription(message) {
   const description = { type: message.type, sdp: message.sdp };
   try {
     // On the polite side this also rolls our own colliding offer back.
+    peer.isSettingRemoteAnswerPending = description.type === 'answer';
     await connection.setRemoteDescription(description);
-    await addPendingCandidates(connection);
+    peer.isSettingRemoteAnswerPending = false;
     if (description.type === 'offer') {
       // After the offer is read, so the tracks ride on its transceivers.
       letTransceiversSend(connection);
@@ -358,6 +348,7 @@ export async function handleDescription(message) {
       }
     }
   } catch (error) {
+    peer.isSettingRemoteAnswerPending = false;
     // An answer with no offer waiting, for example: logged, never thrown.
     console.warn(`ignored an ${description.type} the connection refused:`, error);
   }

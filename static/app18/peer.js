@@ -12,7 +12,8 @@ import {
 } from './ui.js';
 
 // Everyone else in the chat, by their server id, and our call with each:
-//   { id, name, polite, tile, pc, callId, pendingCandidates, makingOffer, ignoreOffer }
+//   { id, name, polite, tile, pc, callId, makingOffer, ignoreOffer,
+//     isSettingRemoteAnswerPending }
 // Step 15 had one such record; a mesh has one per member. `pc` is null
 // between calls.
 const peers = new Map();
@@ -33,9 +34,9 @@ function meet(id, name) {
     tile: addTile(id, name),
     pc: null,
     callId: null, // chosen by the caller; every message of the call carries it
-    pendingCandidates: [],
     makingOffer: false,
     ignoreOffer: false,
+    isSettingRemoteAnswerPending: false,
   };
   peers.set(id, peer);
   showAllStates();
@@ -118,9 +119,9 @@ function newPeerConnection(peer, iceServers) {
   connection.addEventListener('negotiationneeded', () => {
     if (current()) negotiate(peer, connection);
   });
-  peer.pendingCandidates = [];
   peer.makingOffer = false;
   peer.ignoreOffer = false;
+  peer.isSettingRemoteAnswerPending = false;
   peer.pc = connection;
   showAllStates();
   return connection;
@@ -236,30 +237,15 @@ export function trackReplaced(oldTrack, newTrack) {
 // ANCHOR_END: replaceTrack
 
 // ANCHOR: handleCandidate
-// A candidate from the other side: added now, or queued until the remote
-// description is set (addIceCandidate fails before it).
+// A candidate from the other side. main.js applies messages in order, so the
+// offer or answer it follows has been set already.
 export async function handleCandidate(from, call, candidate) {
   const peer = peers.get(from);
   if (!peer?.pc || call !== peer.callId) {
     console.warn('ignored a candidate for a call that is not this one');
     return;
   }
-  if (!peer.pc.remoteDescription) {
-    peer.pendingCandidates.push(candidate);
-    console.log(`queued a candidate until the remote description is set (${peer.pendingCandidates.length} waiting)`);
-    return;
-  }
   await addCandidate(peer, peer.pc, candidate);
-}
-
-// Adds the candidates that arrived early; called right after setRemoteDescription.
-async function addPendingCandidates(peer, connection) {
-  if (connection !== peer.pc) return; // the queue belongs to a newer call now
-  const waiting = peer.pendingCandidates;
-  peer.pendingCandidates = [];
-  for (const candidate of waiting) {
-    await addCandidate(peer, connection, candidate);
-  }
 }
 
 async function addCandidate(peer, connection, candidate) {
@@ -376,9 +362,12 @@ export async function handleDescription(message) {
   }
   // Two offers crossed: ours is being made or waits for its answer. This
   // holds for a new call too: when both sides press Call again at once, the
-  // polite side gives up its call for theirs.
-  const offerCollision = message.type === 'offer' && peer.pc !== null &&
-    (peer.makingOffer || peer.pc.signalingState !== 'stable');
+  // polite side gives up its call for theirs. An answer still being applied
+  // is not a collision: the offer can be read right after it (the
+  // specification's perfect negotiation).
+  const readyForOffer = peer.pc === null || (!peer.makingOffer &&
+    (peer.pc.signalingState === 'stable' || peer.isSettingRemoteAnswerPending));
+  const offerCollision = message.type === 'offer' && !readyForOffer;
   peer.ignoreOffer = !peer.polite && offerCollision;
   if (peer.ignoreOffer) {
     console.log(`${peer.name}: offers collided: ignoring theirs (this side is impolite)`);
@@ -395,8 +384,9 @@ export async function handleDescription(message) {
   const description = { type: message.type, sdp: message.sdp };
   try {
     // On the polite side this also rolls our own colliding offer back.
+    peer.isSettingRemoteAnswerPending = description.type === 'answer';
     await connection.setRemoteDescription(description);
-    await addPendingCandidates(peer, connection);
+    peer.isSettingRemoteAnswerPending = false;
     if (description.type === 'offer') {
       // After the offer is read, so the tracks ride on its transceivers.
       letTransceiversSend(connection);
@@ -407,6 +397,7 @@ export async function handleDescription(message) {
       }
     }
   } catch (error) {
+    peer.isSettingRemoteAnswerPending = false;
     // An answer with no offer waiting, for example: logged, never thrown.
     console.warn(`${peer.name}: ignored an ${description.type} the connection refused:`, error);
   }
