@@ -26,8 +26,9 @@ mod common;
 #[path = "../examples/app17.rs"]
 mod app17;
 
-use common::browser::{browser, run, Page};
+use common::browser::{browser, Page};
 use common::call::QUICK;
+use common::deadline::run;
 use common::rooms::join_room;
 use serde_json::Value as Json;
 

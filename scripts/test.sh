@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
+echo "== the browsers and servers the tests use"
+# Known browser bugs are asserted with the version they were seen in
+# (tests/steps_11_14.rs): a failure there is read against these lines.
+for tool in chromium chromedriver firefox-esr geckodriver; do
+  if command -v "$tool" >/dev/null 2>&1; then echo "$tool: $("$tool" --version 2>/dev/null | head -n 1)"; fi
+done
+if command -v nginx >/dev/null 2>&1; then echo "nginx: $(nginx -v 2>&1)"; fi
+if command -v turnserver >/dev/null 2>&1; then echo "coturn: $(dpkg-query -W -f '${Version}' coturn 2>/dev/null)"; fi
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"

@@ -154,19 +154,31 @@ fn tool(name: &str) -> PathBuf {
 fn every_diagram_renders_in_the_built_book() {
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
     let out = std::env::temp_dir().join(format!("videochat-book-{}", std::process::id()));
-    let status = std::process::Command::new(tool("mdbook-mermaid"))
-        .arg("install")
-        .arg(&docs)
-        .status()
-        .expect("run mdbook-mermaid install");
-    assert!(status.success(), "mdbook-mermaid install failed");
-    let status = std::process::Command::new(tool("mdbook"))
-        .args(["build", "--dest-dir"])
-        .arg(&out)
-        .arg(&docs)
-        .status()
-        .expect("run mdbook build");
-    assert!(status.success(), "mdbook build failed");
+    let install = common::deadline::output_within(
+        std::process::Command::new(tool("mdbook-mermaid"))
+            .arg("install")
+            .arg(&docs),
+        "mdbook-mermaid install",
+        std::time::Duration::from_secs(60),
+    );
+    assert!(
+        install.status.success(),
+        "mdbook-mermaid install failed: {}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let build = common::deadline::output_within(
+        std::process::Command::new(tool("mdbook"))
+            .args(["build", "--dest-dir"])
+            .arg(&out)
+            .arg(&docs),
+        "mdbook build",
+        std::time::Duration::from_secs(120),
+    );
+    assert!(
+        build.status.success(),
+        "mdbook build failed: {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
 
     let mut pages = Vec::new();
     for (_, chapter, text) in read_chapters() {
@@ -185,7 +197,7 @@ fn every_diagram_renders_in_the_built_book() {
         "diagrams in only {} chapters",
         pages.len()
     );
-    common::browser::run(async {
+    common::deadline::run(async {
         let browser = common::browser::browser().await;
         for (page, diagrams) in &pages {
             let url = format!("file://{}", page.display());

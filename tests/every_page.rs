@@ -63,7 +63,8 @@ mod app18;
 
 use std::time::Duration;
 
-use common::browser::{browser, run};
+use common::browser::browser;
+use common::deadline::run;
 
 fn all_steps() -> [videochat::server::Step; 18] {
     [

@@ -251,3 +251,16 @@ fn symbolic_links_out_of_the_page_folder_are_not_followed() {
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The deadline every test runs under fails a test that waits forever, and
+/// says what it was waiting for.
+#[test]
+#[should_panic(
+    expected = "passed its deadline of 200ms while waiting for an answer that never comes"
+)]
+fn a_test_that_waits_forever_fails_at_its_deadline_saying_for_what() {
+    common::deadline::run_within(std::time::Duration::from_millis(200), async {
+        common::deadline::waiting_for("an answer that never comes");
+        std::future::pending::<()>().await;
+    });
+}

@@ -30,8 +30,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine;
-use common::browser::{browser_with, run, BrowserTurn};
+use common::browser::{browser_with, BrowserTurn};
 use common::call::{expect_media_from_each, QUICK};
+use common::deadline::run;
 use common::nginx::{Nginx, Site};
 use common::rooms::{alice_and_bob_in_room, expect_last_chat_line};
 use serde_json::json;
@@ -383,12 +384,16 @@ fn forwarded_headers_from_a_client_are_not_trusted() {
 
 /// Runs `app01` with `args`; returns its exit code and what it printed on stderr.
 fn run_app01(args: &[&str]) -> (Option<i32>, String) {
-    let output = Command::new(common::process::example_binary("app01"))
-        .args(["--port", "0"])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run app01");
+    // A bad setting stops it at once; one that starts it anyway is killed
+    // at the deadline, and the assertion below says so.
+    let output = common::deadline::output_within(
+        Command::new(common::process::example_binary("app01"))
+            .args(["--port", "0"])
+            .args(args)
+            .env("RUST_LOG", "warn"),
+        "app01 with a bad setting",
+        Duration::from_secs(30),
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         !stdout.contains("is running"),
@@ -534,8 +539,9 @@ fn a_self_signed_start_prints_every_url_and_the_fingerprint() {
     );
     let mut lines = Vec::new();
     loop {
-        let line = server.next_line();
-        assert!(!line.is_empty(), "no fingerprint line: {lines:?}");
+        let Some(line) = server.next_line() else {
+            panic!("no fingerprint line: {lines:?}");
+        };
         // 32 bytes as "AB:" pairs: the fingerprint, the last line.
         let done = line.trim().len() == 32 * 3 - 1 && line.matches(':').count() == 31;
         lines.push(line);
@@ -543,7 +549,7 @@ fn a_self_signed_start_prints_every_url_and_the_fingerprint() {
             break;
         }
     }
-    let printed = lines.join("");
+    let printed = lines.join("\n");
     let port = server.addr.port();
     for ip in reachable_ipv4_addresses() {
         assert!(
@@ -603,9 +609,11 @@ fn plain_http_on_the_network_warns_about_the_camera() {
     }
     let mut printed = String::new();
     while !printed.contains("warning") {
-        let line = everywhere.next_line();
-        assert!(!line.is_empty(), "no warning: {printed}");
+        let Some(line) = everywhere.next_line() else {
+            panic!("no warning: {printed}");
+        };
         printed.push_str(&line);
+        printed.push('\n');
     }
     assert!(
         printed.contains("no camera") && printed.contains("--tls-self-signed"),
@@ -620,12 +628,9 @@ fn plain_http_on_the_network_warns_about_the_camera() {
     assert!(loopback.stop(), "it stopped cleanly");
     // Stopped, its output is complete: read all of it.
     let mut rest = String::new();
-    loop {
-        let line = loopback.next_line();
-        if line.is_empty() {
-            break;
-        }
+    while let Some(line) = loopback.next_line() {
         rest.push_str(&line);
+        rest.push('\n');
     }
     assert!(!rest.contains("warning"), "{rest}");
 }

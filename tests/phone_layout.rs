@@ -27,8 +27,9 @@ mod app17;
 #[path = "../examples/app18.rs"]
 mod app18;
 
-use common::browser::{browser, run, BrowserTurn, Page};
+use common::browser::{browser, BrowserTurn, Page};
 use common::call::QUICK;
+use common::deadline::run;
 use common::rooms::expect_last_chat_line;
 use videochat::server::Step;
 

@@ -11,7 +11,8 @@ mod app02;
 
 use std::time::Duration;
 
-use common::browser::{browser, run, Engine};
+use common::browser::{browser, Engine};
+use common::deadline::run;
 use serde_json::json;
 
 const QUICK: Duration = Duration::from_secs(10);

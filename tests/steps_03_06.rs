@@ -19,8 +19,9 @@ mod app06;
 
 use std::time::Duration;
 
-use common::browser::{browser, run, Engine, Page};
+use common::browser::{browser, Engine, Page};
 use common::call::Pair;
+use common::deadline::run;
 use serde_json::json;
 
 const QUICK: Duration = Duration::from_secs(10);

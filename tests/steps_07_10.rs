@@ -17,8 +17,9 @@ mod app10;
 
 use std::time::{Duration, Instant};
 
-use common::browser::{browser, run, Engine};
+use common::browser::{browser, Engine};
 use common::call::{expect_remote_media, open_two, start_call, Pair, QUICK, REMOTE_MEDIA_CLEARED};
+use common::deadline::run;
 use common::stun::{Coturn, SilentStun};
 use videochat::config::Config;
 use videochat::server::{Server, Step};

@@ -173,7 +173,7 @@ enum KnownGlareBug {
 }
 
 /// The browser the known bugs were last observed with.
-const KNOWN_BUGS_SEEN_WITH: &str = "Debian's Chromium 156.0.8078.73";
+const KNOWN_BUGS_SEEN_WITH: &str = "Debian's Chromium 156.0.8078.114";
 
 /// The browser version a page runs in, for the messages that say a known bug is gone.
 async fn browser_version(page: &Page<'_>) -> String {

@@ -12,8 +12,9 @@ mod app16;
 #[path = "../examples/app17.rs"]
 mod app17;
 
-use common::browser::{browser, run, Engine, Page};
+use common::browser::{browser, Engine, Page};
 use common::call::{expect_media_from_each, expect_remote_media, Pair, CONNECTING, QUICK};
+use common::deadline::run;
 use common::rooms::{
     expect_last_chat_line, expect_tiles_connected, join_room, leave_and_expect_every_device_off,
 };

@@ -19,8 +19,9 @@ mod app18;
 
 use std::time::Duration;
 
-use common::browser::{browser_with, run, BrowserTurn, Page};
+use common::browser::{browser_with, BrowserTurn, Page};
 use common::call::QUICK;
+use common::deadline::run;
 use common::rooms::{alice_and_bob_in_room, join_room, leave_and_expect_every_device_off};
 use serde_json::{json, Value as Json};
 

@@ -11,8 +11,9 @@ mod app18;
 
 use std::time::{Duration, Instant};
 
-use common::browser::{firefox, run, Engine, Page};
+use common::browser::{firefox, Engine, Page};
 use common::call::{Pair, QUICK};
+use common::deadline::run;
 use common::rooms::{alice_and_bob_in_room, join_room, leave_and_expect_every_device_off};
 use serde_json::json;
 

@@ -22,12 +22,11 @@
 //! (`script.callFunction` in the page's own realm): its classic WebDriver
 //! scripts run in a sandbox that cannot see what the probe put on `window`.
 
-use std::future::Future;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{LazyLock, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fantoccini::wd::{
@@ -113,7 +112,8 @@ impl Engine {
 macro_rules! in_each_engine {
     ($scenario:ident) => {
         mod $scenario {
-            use $crate::common::browser::{run, Engine};
+            use $crate::common::browser::Engine;
+            use $crate::common::deadline::run;
             #[test]
             fn chromium() {
                 run(super::$scenario(Engine::Chromium));
@@ -139,20 +139,7 @@ const FIREFOX_INSTALL_HINT: &str = "install Debian's firefox-esr and geckodriver
 (`sudo apt-get install firefox-esr` and `cargo install --locked geckodriver`, which \
 `bash scripts/test.sh` does for you), or set FIREFOX and GECKODRIVER";
 
-/// The runtime every browser test runs on. Shared (not one per test) because
-/// the WebDriver client's connection task must outlive any single test.
-static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("build the test runtime")
-});
-
-/// Runs an async test body on the shared runtime.
-pub fn run<F: Future>(future: F) -> F::Output {
-    RUNTIME.block_on(future)
-}
+use super::deadline::{spawn, waiting_for};
 
 static CHROMIUM: OnceCell<Browser> = OnceCell::const_new();
 static FIREFOX: OnceCell<Browser> = OnceCell::const_new();
@@ -213,6 +200,7 @@ pub async fn firefox() -> BrowserTurn {
 /// Waits for the turn at `browser` and closes any window an earlier (perhaps
 /// failed) test left open.
 async fn take_turn(browser: &'static Browser) -> BrowserTurn {
+    waiting_for(&format!("this test's turn at {}", browser.engine.name()));
     let turn = browser.turn.lock().await;
     let windows = browser.client.windows().await.expect("list windows");
     for window in windows.into_iter().filter(|w| *w != browser.home) {
@@ -525,6 +513,7 @@ impl Page<'_> {
               await new Promise((resolve) => setTimeout(resolve, 50));
             }}"#
         );
+        waiting_for(&format!("{}: {what}", self.name));
         let result = self
             .eval(&poll, vec![json!(timeout.as_millis() as u64)])
             .await;
@@ -837,7 +826,8 @@ fn profile_dir(engine: &str) -> PathBuf {
 }
 
 /// Starts a WebDriver server logging into `profile_dir/driver.log`, in its
-/// own process group, so the exit hook can end the driver and every browser
+/// own process group, so the exit hook (or, if the binary is killed, the
+/// watchdog of [`super::deadline`]) ends the driver and every browser
 /// process it started in one signal.
 fn start_driver(
     program: &Path,
@@ -845,15 +835,14 @@ fn start_driver(
     profile_dir: &Path,
     hint: &str,
 ) -> std::process::Child {
-    use std::os::unix::process::CommandExt;
     let log = std::fs::File::create(profile_dir.join("driver.log")).expect("create the driver log");
-    Command::new(program)
-        .args(args)
-        .stdout(Stdio::from(log.try_clone().expect("clone the log handle")))
-        .stderr(Stdio::from(log))
-        .process_group(0)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}; {hint}", program.display()))
+    spawn(
+        Command::new(program)
+            .args(args)
+            .stdout(Stdio::from(log.try_clone().expect("clone the log handle")))
+            .stderr(Stdio::from(log)),
+    )
+    .unwrap_or_else(|e| panic!("cannot start {}: {e}; {hint}", program.display()))
 }
 
 /// Opens the WebDriver session and sets the script timeout.
@@ -967,7 +956,19 @@ impl Bidi {
             .send(Message::text(command.to_string()))
             .await
             .map_err(|e| format!("BiDi send: {e}"))?;
-        while let Some(message) = socket.next().await {
+        // A script may run for SCRIPT_TIMEOUT; a reply later than that
+        // (and a margin) is not coming.
+        let reply_by = tokio::time::Instant::now() + SCRIPT_TIMEOUT + Duration::from_secs(30);
+        loop {
+            let message = match tokio::time::timeout_at(reply_by, socket.next()).await {
+                Ok(Some(message)) => message,
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(format!(
+                        "no BiDi reply to {method} within {SCRIPT_TIMEOUT:?}"
+                    ))
+                }
+            };
             let Message::Text(text) = message.map_err(|e| format!("BiDi receive: {e}"))? else {
                 continue;
             };

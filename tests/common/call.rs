@@ -36,7 +36,8 @@ macro_rules! in_each_pairing {
     };
     (@tests $scenario:ident, $($test:ident: $alice:ident $bob:ident),+) => {
         mod $scenario {
-            use $crate::common::browser::{run, Engine};
+            use $crate::common::browser::Engine;
+            use $crate::common::deadline::run;
             $(
                 #[test]
                 fn $test() {

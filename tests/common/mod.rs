@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod call;
+pub mod deadline;
 pub mod http;
 pub mod nginx;
 pub mod process;

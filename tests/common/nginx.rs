@@ -75,20 +75,17 @@ impl Nginx {
         );
         let main_path = dir.join("nginx.conf");
         std::fs::write(&main_path, main).expect("write nginx.conf");
-        let child = {
-            use std::os::unix::process::CommandExt;
+        // Its own group (deadline::spawn), so that master and workers end together.
+        let child = super::deadline::spawn(
             Command::new(&nginx)
                 .arg("-p")
                 .arg(dir)
                 .arg("-c")
                 .arg(&main_path)
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                // Its own group, so that master and workers end together.
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|err| panic!("cannot start {}: {err}", nginx.display()))
-        };
+                .stderr(Stdio::null()),
+        )
+        .unwrap_or_else(|err| panic!("cannot start {}: {err}", nginx.display()));
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", https_port)).is_err() {
             assert!(

@@ -1,17 +1,23 @@
 //! A step's example binary run as its own process, as a person runs it: for
 //! what can only be seen from outside (its memory, its file limit, its log).
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use super::deadline::{lines_of, recv_line, spawn};
+
+/// How long a server may take to print a line it is expected to print.
+const LINE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
     /// The line it starts with ("appNN is running: open URL ...").
     pub start_line: String,
-    stdout: BufReader<ChildStdout>,
+    stdout: Receiver<String>,
     log: PathBuf,
 }
 
@@ -69,10 +75,10 @@ impl ServerProcess {
                 });
             }
         }
-        let mut child = command.spawn().expect("start the example");
-        let mut stdout = BufReader::new(child.stdout.take().expect("its stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read its start line");
+        let mut child = spawn(&mut command).expect("start the example");
+        let stdout = lines_of(child.stdout.take().expect("its stdout"));
+        let line = recv_line(&stdout, &format!("{example}'s start line"), LINE_TIMEOUT)
+            .unwrap_or_else(|| panic!("{example} ended without a start line"));
         // "appNN is running: open http://127.0.0.1:PORT/ in ..." (or
         // https://localhost:PORT/): the port is what a test needs.
         let port: u16 = line
@@ -91,11 +97,10 @@ impl ServerProcess {
         }
     }
 
-    /// The next line it prints after the start line.
-    pub fn next_line(&mut self) -> String {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).expect("read a line");
-        line
+    /// The next line it prints after the start line (without its newline),
+    /// or `None` once its output has ended.
+    pub fn next_line(&mut self) -> Option<String> {
+        recv_line(&self.stdout, "the server's next line", LINE_TIMEOUT)
     }
 
     /// Resident memory of the server process, in KiB (Linux's VmRSS).

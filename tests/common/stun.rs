@@ -52,17 +52,18 @@ impl Coturn {
         // coturn opens a user database even when it needs none: keep it
         // out of /var/lib/turn.
         let userdb = log.with_extension("db");
-        let child = Command::new("turnserver")
-            .args(["-n", "--no-cli", "--no-tls", "--no-dtls", "-V", "--simple-log"])
-            .args(mode)
-            .arg(format!("--userdb={}", userdb.display()))
-            .arg("--listening-ip=127.0.0.1")
-            .arg(format!("--listening-port={port}"))
-            .arg("--log-file=stdout")
-            .stdout(Stdio::from(log_file.try_clone().expect("clone the log handle")))
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .unwrap_or_else(|e| {
+        let child = super::deadline::spawn(
+            Command::new("turnserver")
+                .args(["-n", "--no-cli", "--no-tls", "--no-dtls", "-V", "--simple-log"])
+                .args(mode)
+                .arg(format!("--userdb={}", userdb.display()))
+                .arg("--listening-ip=127.0.0.1")
+                .arg(format!("--listening-port={port}"))
+                .arg("--log-file=stdout")
+                .stdout(Stdio::from(log_file.try_clone().expect("clone the log handle")))
+                .stderr(Stdio::from(log_file)),
+        )
+        .unwrap_or_else(|e| {
                 panic!("cannot start turnserver ({e}): install Debian's coturn (`bash scripts/install-deps.sh` does)")
             });
         let coturn = Coturn {
