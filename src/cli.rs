@@ -80,6 +80,10 @@ pub fn run(step: Step) -> ExitCode {
 /// the certificate, and a warning where they would get no camera.
 fn print_how_to_reach(server: &Server, config: &Config) {
     let others = server.urls_for_other_devices();
+    println!(
+        "  it answers to the host names {} (add one with --tls-name)",
+        server.host_names().join(", ")
+    );
     if let Some(origin) = &config.public_origin {
         println!("  behind the proxy, people open {origin}/");
     }

@@ -95,12 +95,29 @@ impl ServerNames {
             .is_some_and(|(host, origin_port)| origin_port == port && self.contains(&host))
     }
 
-    /// Every name and address, sorted, for the start-up log.
+    /// Every name the server answers to, as a person types it in the
+    /// address bar (IPv6 in brackets), for the start line and the log:
+    /// `localhost`, `*.localhost` and loopback addresses always, then the
+    /// names and addresses it was given or found, sorted.
     pub fn listed(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.names.iter().cloned().collect();
-        all.extend(self.addresses.iter().map(IpAddr::to_string));
-        all.sort();
-        all
+        let mut extra: Vec<String> = self.names.iter().cloned().collect();
+        extra.extend(
+            self.addresses
+                .iter()
+                .filter(|ip| !ip.is_loopback())
+                .map(|ip| match ip {
+                    IpAddr::V4(v4) => v4.to_string(),
+                    IpAddr::V6(v6) => format!("[{v6}]"),
+                }),
+        );
+        extra.sort();
+        let always = [
+            "localhost",
+            "*.localhost",
+            "127.0.0.1 (any loopback address)",
+            "[::1]",
+        ];
+        always.into_iter().map(String::from).chain(extra).collect()
     }
 }
 
@@ -161,6 +178,12 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
     Some((host, port))
 }
 
+/// The body of a 421: which settings add a name (the start line lists the
+/// names the server answers to).
+pub const MISDIRECTED: &str = "this server does not answer to that host name: \
+the names it answers to are on the line it printed at start; add one with \
+--tls-name (TLS_NAMES), --public-origin (PUBLIC_ORIGIN) or --host (HOST)\n";
+
 /// Middleware: answers 421 to a request whose `Host` is not one of ours,
 /// before any route (page, `/ice-servers`, `/ws`) sees it.
 pub async fn require_own_host(
@@ -182,8 +205,7 @@ pub async fn require_own_host(
             .map(ServiceResponse::map_into_left_body);
     }
     log::info!("refused a request for host {host:?}: not one of this server's names");
-    let response = HttpResponse::MisdirectedRequest()
-        .body("this server does not answer to that host name (see --allowed-origins)\n");
+    let response = HttpResponse::MisdirectedRequest().body(MISDIRECTED);
     Ok(req.into_response(response).map_into_right_body())
 }
 

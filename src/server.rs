@@ -148,6 +148,8 @@ impl std::error::Error for StartError {}
 /// A running server. Dropping it stops it, so a test never leaks one.
 pub struct Server {
     addr: SocketAddr,
+    /// The host names it answers to (see [`crate::names`]).
+    host_names: Vec<String>,
     /// The certificate's SHA-256 fingerprint when serving HTTPS.
     tls_fingerprint: Option<String>,
     stop: Option<oneshot::Sender<()>>,
@@ -197,6 +199,12 @@ impl Server {
                 )
             })
             .collect()
+    }
+
+    /// The host names it answers to, as typed in an address bar; any other
+    /// `Host` gets 421.
+    pub fn host_names(&self) -> &[String] {
+        &self.host_names
     }
 
     /// `https` when serving TLS, else `http`.
@@ -417,6 +425,7 @@ fn start_with_pages(
         tls::prepare(&config.tls, &listen_host, &config.tls_names).map_err(StartError::Tls)?;
     let tls_fingerprint = tls.as_ref().map(|tls| tls.fingerprint.clone());
     let names = server_names(config, &listen_host, tls.as_ref());
+    let host_names = names.listed();
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (ended_tx, ended_rx) = oneshot::channel::<()>();
@@ -442,6 +451,7 @@ fn start_with_pages(
     match started_rx.recv() {
         Ok(Ok((addr, hub))) => Ok(Server {
             addr,
+            host_names,
             tls_fingerprint,
             hub,
             stop: Some(stop_tx),

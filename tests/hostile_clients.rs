@@ -534,7 +534,8 @@ fn the_file_limit_sets_the_socket_cap_and_pages_load_at_it() {
 // ---- 4. DNS rebinding: only our own names are answered ----
 
 /// `Host: evil.example` gets 421 on the page, `/ice-servers` and `/ws`, with
-/// or without a matching `Origin`; our own name is answered.
+/// or without a matching `Origin`, saying which settings add a name; our
+/// own name is answered.
 #[test]
 fn a_foreign_host_name_gets_421_everywhere() {
     run(async {
@@ -561,7 +562,7 @@ fn a_foreign_host_name_gets_421_everywhere() {
                         headers.extend(upgrade);
                     }
                     let response = common::http::request(addr, "GET", path, &headers);
-                    seen.push((path, origin.is_some(), response.status));
+                    seen.push((path, origin.is_some(), response.status, response.body));
                 }
             }
             let own = common::http::request(
@@ -575,8 +576,13 @@ fn a_foreign_host_name_gets_421_everywhere() {
         .await
         .expect("the requests");
         let (seen, own) = checks;
-        for (path, with_origin, status) in seen {
+        for (path, with_origin, status, body) in seen {
             assert_eq!(status, 421, "{path} (Origin sent: {with_origin})");
+            // The refusal names the settings that add a host name.
+            assert_eq!(body, videochat::names::MISDIRECTED, "{path}");
+            for setting in ["--tls-name", "--public-origin", "--host"] {
+                assert!(body.contains(setting), "{path}: {body}");
+            }
         }
         assert_eq!(own, 200);
         wait_for_open_sockets(&server, 0).await;

@@ -599,7 +599,8 @@ fn a_self_signed_start_prints_every_url_and_the_fingerprint() {
 
 /// On every interface over plain HTTP the start lines warn that other
 /// devices get no camera, and name the flag that fixes it; on loopback they
-/// do not.
+/// do not, and list the host names it answers to (loopback's, besides the
+/// address it printed).
 #[test]
 fn plain_http_on_the_network_warns_about_the_camera() {
     let mut everywhere =
@@ -624,6 +625,13 @@ fn plain_http_on_the_network_warns_about_the_camera() {
         loopback.start_line.contains("open http://127.0.0.1:"),
         "{}",
         loopback.start_line
+    );
+    // The names it answers to, under the start line: loopback's, not only
+    // the address it printed.
+    let names = loopback.next_line().unwrap_or_default();
+    assert!(
+        names.contains("answers to the host names localhost, *.localhost, 127.0.0.1 (any loopback address), [::1] "),
+        "{names}"
     );
     assert!(loopback.stop(), "it stopped cleanly");
     // Stopped, its output is complete: read all of it.
