@@ -314,8 +314,9 @@ async function createAnswer() {
   setStatus('Reading the offer…');
   try {
     await connection.setRemoteDescription({ type: 'offer', sdp });
-    // Tracks are added after the offer is read, so they ride on the
-    // transceivers the offer created instead of asking for new ones.
+    // Our tracks go out on the transceivers of the offer's media sections
+    // whether added before or after the offer is read (JSEP 5.10): after
+    // keeps the order "read what they send, then add what we send".
     addLocalTracks(connection);
     const answer = await connection.createAnswer();
     await connection.setLocalDescription(answer);

@@ -136,8 +136,9 @@ export async function handleOffer(sdp) {
   setStatus('Received an offer: answering…');
   try {
     await connection.setRemoteDescription({ type: 'offer', sdp });
-    // Tracks are added after the offer is read, so they ride on the
-    // transceivers the offer created instead of asking for new ones.
+    // Our tracks go out on the transceivers of the offer's media sections
+    // whether added before or after the offer is read (JSEP 5.10): after
+    // keeps the order "read what they send, then add what we send".
     addLocalTracks(connection);
     await connection.setLocalDescription(await connection.createAnswer());
     await waitForIceGathering(connection);

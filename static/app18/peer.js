@@ -388,7 +388,8 @@ export async function handleDescription(message) {
     await connection.setRemoteDescription(description);
     peer.isSettingRemoteAnswerPending = false;
     if (description.type === 'offer') {
-      // After the offer is read, so the tracks ride on its transceivers.
+      // Before or after the offer is read, the tracks go out on the
+      // transceivers of its media sections (JSEP 5.10).
       letTransceiversSend(connection);
       addLocalTracks(connection);
       await connection.setLocalDescription(); // creates the answer itself
