@@ -12,7 +12,10 @@ mod app07;
 
 use std::time::{Duration, Instant};
 
-use common::ws::{close_code, connect, next_json, next_text, wait_for_open_sockets, Socket, WAIT};
+use common::ws::{
+    close_code, connect, expect_closed_by_server, expect_still_served, next_json, next_text,
+    wait_for_open_sockets, Socket, WAIT,
+};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -216,7 +219,7 @@ fn silent_client_is_dropped_after_the_heartbeat_timeout() {
         let server = common::serve_with_limits(app07::step(), limits);
         // tungstenite answers pings only while it is read, so a socket nobody
         // reads is a page that stopped answering.
-        let silent = connect(&server).await;
+        let mut silent = connect(&server).await;
         let mut lively = connect(&server).await;
         wait_for_open_sockets(&server, 2).await;
 
@@ -235,7 +238,11 @@ fn silent_client_is_dropped_after_the_heartbeat_timeout() {
             let _ = tokio::time::timeout(Duration::from_millis(50), lively.next()).await;
         }
         assert_eq!(server.open_sockets(), 1);
-        drop(silent);
+        // The one dropped is the silent one; the lively one is still served.
+        expect_closed_by_server(&mut silent, "the silent socket").await;
+        expect_still_served(&mut lively, "the lively socket").await;
+        drop(lively);
+        wait_for_open_sockets(&server, 0).await;
     });
 }
 
@@ -267,7 +274,7 @@ fn socket_that_stops_reading_is_disconnected() {
         };
         let server = common::serve_with_limits(app07::step(), limits);
         let mut sender = connect(&server).await;
-        let stalled = connect(&server).await; // never read
+        let mut stalled = connect(&server).await; // never read
         let mut reader = connect(&server).await;
         wait_for_open_sockets(&server, 3).await;
 
@@ -287,6 +294,15 @@ fn socket_that_stops_reading_is_disconnected() {
             assert_eq!(relayed["n"], sent - 1);
         }
         assert_eq!(server.open_sockets(), 2);
-        drop(stalled);
+        // The one dropped is the stalled one: the reader still gets relays.
+        expect_closed_by_server(&mut stalled, "the stalled socket").await;
+        sender
+            .send(Message::text(r#"{"type":"chat","n":"after"}"#))
+            .await
+            .expect("send");
+        assert_eq!(next_json(&mut reader).await["n"], "after");
+        drop(sender);
+        drop(reader);
+        wait_for_open_sockets(&server, 0).await;
     });
 }

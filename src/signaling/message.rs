@@ -331,7 +331,8 @@ pub fn valid_name(name: &str, field: &str) -> Result<String, String> {
 
 /// What two names are compared by: their visible characters, lowercased, so
 /// "Alice", "alice" and "Al\u{200B}ice" are the same name. (Look-alike letters
-/// of other scripts are not folded: pages show a short id beside each name.)
+/// of other scripts are not folded: a larger service would show a short id
+/// or an avatar beside each name.)
 pub fn name_key(name: &str) -> String {
     name.chars()
         .filter(|&c| is_visible(c))

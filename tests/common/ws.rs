@@ -111,6 +111,36 @@ pub async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
     None
 }
 
+/// Reads `socket` until the server has closed it (a close frame, or the
+/// connection's end); fails the test if it is still open after [`WAIT`].
+/// Tells which of several sockets the server dropped.
+pub async fn expect_closed_by_server(socket: &mut Socket, which: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline.into(), socket.next()).await {
+            Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) | Ok(None) => return,
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => panic!("{which} is still open after {WAIT:?}"),
+        }
+    }
+}
+
+/// Sends a message that is not JSON on `socket` and expects the server's
+/// `bad-message` answer: proof that the server still serves this socket.
+pub async fn expect_still_served(socket: &mut Socket, which: &str) {
+    send_raw(socket, "not json").await;
+    let reply = next_json(socket).await;
+    assert_eq!(reply["code"], "bad-message", "{which}: {reply}");
+}
+
+async fn send_raw(socket: &mut Socket, text: &str) {
+    use futures_util::SinkExt;
+    socket
+        .send(Message::text(text))
+        .await
+        .expect("send on a socket the server still serves");
+}
+
 /// Waits until the server holds exactly `expected` sockets.
 pub async fn wait_for_open_sockets(server: &Server, expected: usize) {
     let deadline = Instant::now() + WAIT;
