@@ -126,14 +126,22 @@ fn without_webrtc_every_calling_page_says_so_and_turns_its_controls_off() {
                 .await;
             page.wait_for_status("this browser cannot make calls", Duration::from_secs(10))
                 .await;
-            let enabled = page
+            let controls = page
                 .eval(
-                    "return [...document.querySelectorAll('button, input, textarea')] \
-                       .filter((control) => !control.disabled).map((control) => control.id);",
+                    "const all = [...document.querySelectorAll('button, input, select, textarea')]; \
+                     return { count: all.length, enabled: all.filter((c) => !c.disabled).map((c) => c.id) };",
                     vec![],
                 )
                 .await;
-            assert_eq!(enabled, serde_json::json!([]), "{name}: controls left on");
+            assert!(
+                controls["count"].as_u64().unwrap_or(0) > 0,
+                "{name}: no controls found"
+            );
+            assert_eq!(
+                controls["enabled"],
+                serde_json::json!([]),
+                "{name}: controls left on"
+            );
             let sockets = page
                 .eval("return window.__probe.sockets.length;", vec![])
                 .await;

@@ -53,13 +53,23 @@ fn assets_have_content_types_and_are_not_cached() {
         .is_some_and(|t| t.starts_with("text/css")));
 }
 
-/// A path with no file is a 404, and `..` cannot climb out of the step folder.
+/// A path with no file is a 404, and `..` cannot climb out of the step
+/// folder, written plainly or percent-encoded: a dot segment is not found
+/// (404), an encoded slash is refused as a bad request (400).
 #[test]
 fn unknown_paths_are_not_found() {
     let server = common::serve(app01::step());
     assert_eq!(common::http::get(server.addr(), "/nope.html").status, 404);
-    let escape = common::http::get(server.addr(), "/../app02/index.html");
-    assert_ne!(escape.status, 200);
+    for (path, expected) in [
+        ("/../app02/index.html", 404),
+        ("/%2e%2e/app02/index.html", 404),
+        ("/%2E%2E/app02/index.html", 404),
+        ("/..%2fapp02/index.html", 400),
+        ("/%2e%2e%2fapp02%2findex.html", 400),
+    ] {
+        let escape = common::http::get(server.addr(), path);
+        assert_eq!(escape.status, expected, "{path}");
+    }
 }
 
 /// A second server on a taken port fails with one line naming the address.

@@ -143,10 +143,11 @@ fn call_between_phones(step: Step) {
             page.tap("#microphone").await;
         }
         let tile = ".peer video";
-        alice.expect_video_playing(tile).await;
-        bob.expect_video_playing(tile).await;
-        bob.expect_inbound_growing("audio", "totalSamplesReceived")
-            .await;
+        for page in [&alice, &bob] {
+            page.expect_video_playing(tile).await;
+            page.expect_inbound_growing("audio", "totalSamplesReceived")
+                .await;
+        }
 
         bob.wait_for(
             "the chat to open",

@@ -67,8 +67,11 @@ async fn manual_call(alice: &Page<'_>, bob: &Page<'_>) {
     assert_complete_sdp(&wait_for_sdp(bob, "#answer-sdp-out").await);
     copy_text(bob, "#answer-sdp-out", alice, "#answer-sdp-in").await;
     alice.click("#set-answer").await;
-    alice.wait_for_status("connected", CONNECTING).await;
-    bob.wait_for_status("connected", CONNECTING).await;
+    alice
+        .wait_for_status("connected: the connection state", CONNECTING)
+        .await;
+    bob.wait_for_status("connected: the connection state", CONNECTING)
+        .await;
 }
 
 /// Step 03: the offer appears only after gathering, with its candidates; a
@@ -197,8 +200,11 @@ fn app05_handshake_connects_and_out_of_order_is_explained() {
         wait_for_sdp(&bob, "#answer-sdp-out").await;
         copy_text(&bob, "#answer-sdp-out", &alice, "#answer-sdp-in").await;
         alice.click("#set-answer").await;
-        alice.wait_for_status("connected", CONNECTING).await;
-        bob.wait_for_status("connected", CONNECTING).await;
+        alice
+            .wait_for_status("connected: the connection state", CONNECTING)
+            .await;
+        bob.wait_for_status("connected: the connection state", CONNECTING)
+            .await;
         let states = alice.text("#pc-states").await;
         assert!(states.contains("connection: connected"), "{states}");
 
@@ -247,8 +253,11 @@ async fn app06_each_side_sees_and_hears_the_other(alice: Engine, bob: Engine) {
 
     copy_text(&bob, "#answer-sdp-out", &alice, "#answer-sdp-in").await;
     alice.click("#set-answer").await;
-    alice.wait_for_status("connected", CONNECTING).await;
-    bob.wait_for_status("connected", CONNECTING).await;
+    alice
+        .wait_for_status("connected: the connection state", CONNECTING)
+        .await;
+    bob.wait_for_status("connected: the connection state", CONNECTING)
+        .await;
 
     for page in [&alice, &bob] {
         page.expect_video_playing("#remote-video").await;

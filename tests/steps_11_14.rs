@@ -451,7 +451,9 @@ async fn app14_media_from_the_answering_side_only(alice: Engine, bob: Engine) {
     let (alice, bob) = open_two(&pair, &server).await;
     bob.turn_devices_on().await;
     alice.click("#send-offer").await;
-    alice.wait_for_status("connected", CONNECTING).await;
+    alice
+        .wait_for_status("connected: the connection state", CONNECTING)
+        .await;
     alice.expect_video_playing("#remote-video").await;
     alice.expect_inbound_growing("video", "framesDecoded").await;
     alice
@@ -465,7 +467,9 @@ async fn app14_media_from_the_answering_side_only(alice: Engine, bob: Engine) {
     // Neither has a device when the call starts; Bob turns his on mid-call.
     let (alice, bob) = open_two(&pair, &server).await;
     alice.click("#send-offer").await;
-    alice.wait_for_status("connected", CONNECTING).await;
+    alice
+        .wait_for_status("connected: the connection state", CONNECTING)
+        .await;
     bob.wait_for_status("connected: the connection state", CONNECTING)
         .await;
     bob.turn_devices_on().await;

@@ -156,14 +156,34 @@ async fn app16_three_people_see_hear_and_chat_with_each_other(alice: Engine, bob
     // Alice's camera goes off and on again: every connection stops
     // sending her video and then sends the new track, and both others
     // decode it again.
-    let video_senders = "return window.__probe.peerConnections \
-        .filter((pc) => pc.connectionState !== 'closed') \
-        .map((pc) => pc.getSenders().filter((s) => s.track && s.track.kind === 'video' \
-          && s.track.readyState === 'live').length);";
+    // replaceTrack is asynchronous: a sender's track changes when it
+    // settles, so the test waits for what each connection sends.
+    let video_senders = |wanted: &str| {
+        format!(
+            "const sending = window.__probe.peerConnections \
+               .filter((pc) => pc.connectionState !== 'closed') \
+               .map((pc) => pc.getSenders().filter((s) => s.track && s.track.kind === 'video' \
+                 && s.track.readyState === 'live').length); \
+             return JSON.stringify(sending) === {} && sending;",
+            json!(wanted)
+        )
+    };
     alice.set_device("camera", false).await;
-    assert_eq!(alice.eval(video_senders, vec![]).await, json!([0, 0]));
+    alice
+        .wait_for(
+            "neither connection to send video",
+            &video_senders("[0,0]"),
+            QUICK,
+        )
+        .await;
     alice.set_device("camera", true).await;
-    assert_eq!(alice.eval(video_senders, vec![]).await, json!([1, 1]));
+    alice
+        .wait_for(
+            "both connections to send the new camera",
+            &video_senders("[1,1]"),
+            QUICK,
+        )
+        .await;
     expect_media_from_each(bob, 2).await;
     expect_media_from_each(carol, 2).await;
 

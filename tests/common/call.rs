@@ -125,7 +125,9 @@ pub async fn start_call<'t>(pair: &'t Pair, server: &Server) -> (Page<'t>, Page<
         page.turn_devices_on().await;
     }
     alice.click("#send-offer").await;
-    alice.wait_for_status("connected", CONNECTING).await;
+    alice
+        .wait_for_status("connected: the connection state", CONNECTING)
+        .await;
     bob.wait_for_status("connected: the connection state", CONNECTING)
         .await;
     expect_remote_media(&alice).await;
