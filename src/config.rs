@@ -534,6 +534,29 @@ mod tests {
     }
 
     #[test]
+    fn no_new_sockets_at_all_is_refused_as_a_setting() {
+        // 0 new sockets a minute would lock every page out: refused by name.
+        for (args, env) in [
+            (vec!["--new-sockets-per-ip-per-minute=0"], vec![]),
+            (vec![], vec![("NEW_SOCKETS_PER_IP_PER_MINUTE", "0")]),
+        ] {
+            let err = parse(&args, &env).unwrap_err().to_string();
+            assert!(err.contains("new-sockets-per-ip-per-minute"), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_empty_host_is_refused() {
+        for env in [("HOST", ""), ("HOST", "   ")] {
+            let err = parse(&[], &[env]).unwrap_err().to_string();
+            assert!(err.contains("HOST/--host is empty"), "{env:?}: {err}");
+        }
+        let err = parse(&["--host="], &[]).unwrap_err().to_string();
+        assert!(err.contains("HOST/--host is empty"), "{err}");
+    }
+
+    #[test]
     fn tls_files_or_self_signed_but_not_half_or_both() {
         let files = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"], &[]).unwrap();
         assert_eq!(

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use common::process::ServerProcess;
 use common::raw_ws;
 use common::ws::{
-    arrive, connect, connect_from, expect_error, next_json, send, sync_with_hub,
-    wait_for_open_sockets, Socket, WAIT,
+    arrive, connect, connect_from, expect_error, expect_still_served, next_json, send,
+    sync_with_hub, wait_for_open_sockets, Socket, WAIT,
 };
 use futures_util::SinkExt;
 use serde_json::{json, Value};
@@ -73,12 +73,6 @@ fn serve_generously(step: videochat::server::Step, limits: Limits) -> Server {
         ..Config::default()
     };
     common::serve_with(step, config)
-}
-
-/// Proves `socket` is open and nothing is queued before a refusal of its own.
-async fn assert_still_served(socket: &mut Socket) {
-    socket.send(Message::text("not json")).await.expect("send");
-    expect_error(socket, "bad-message").await;
 }
 
 // ---- 1. Frames larger than the limit are refused at their header ----
@@ -160,7 +154,7 @@ fn fragments_adding_up_past_the_limit_are_closed_with_1009() {
             Some(CLOSE_TOO_BIG)
         );
         wait_for_open_sockets(&server, 1).await;
-        assert_still_served(&mut bystander).await;
+        expect_still_served(&mut bystander, "bystander").await;
     });
 }
 
@@ -227,7 +221,7 @@ fn a_full_burst_to_one_member_never_drops_the_reader() {
                 assert_eq!(message["n"], n, "trial {trial}: {message}");
             }
             // (Alice has spent her burst: she would be told `rate-limited`.)
-            assert_still_served(&mut bob).await;
+            expect_still_served(&mut bob, "bob").await;
             drop((alice, bob));
             wait_for_open_sockets(&server, 0).await;
         }
@@ -256,7 +250,7 @@ fn a_full_burst_on_the_broadcast_policy_reaches_every_listener() {
                     let message = next_json(listener).await;
                     assert_eq!(message["n"], n, "trial {trial}: {message}");
                 }
-                assert_still_served(listener).await;
+                expect_still_served(listener, "a socket that must still be served").await;
             }
             drop((sender, listeners));
             wait_for_open_sockets(&server, 0).await;
@@ -318,9 +312,9 @@ fn a_newcomer_to_a_room_of_16_gets_its_whole_setup_burst() {
             }
             // Every member still there (a leave would come before the answer).
             for socket in &mut sockets {
-                assert_still_served(socket).await;
+                expect_still_served(socket, "a socket that must still be served").await;
             }
-            assert_still_served(&mut newcomer).await;
+            expect_still_served(&mut newcomer, "newcomer").await;
         }
     });
 }
@@ -425,9 +419,9 @@ fn the_per_address_cap_refuses_with_429_and_other_addresses_still_connect() {
         let mut other = connect_from(server.addr(), ip("127.0.0.2"))
             .await
             .expect("another address");
-        assert_still_served(&mut other).await;
+        expect_still_served(&mut other, "other").await;
         for socket in &mut held {
-            assert_still_served(socket).await;
+            expect_still_served(socket, "a socket that must still be served").await;
         }
         drop(held.pop());
         wait_for_open_sockets(&server, 3).await;
@@ -489,7 +483,7 @@ fn at_the_global_cap_sockets_get_503_and_pages_still_load() {
             .expect("the page request");
         assert_eq!(page.status, 200);
         for socket in &mut held {
-            assert_still_served(socket).await;
+            expect_still_served(socket, "a socket that must still be served").await;
         }
     });
 }
@@ -640,9 +634,9 @@ fn a_name_taken_in_the_room_is_refused_with_bad_name() {
             );
         }
         join(&mut impostor, "Alice", "another room").await;
-        assert_still_served(&mut impostor).await;
+        expect_still_served(&mut impostor, "impostor").await;
         assert_eq!(server.open_rooms(), 2);
-        assert_still_served(&mut alice).await;
+        expect_still_served(&mut alice, "alice").await;
     });
 }
 
@@ -666,5 +660,41 @@ fn a_relayed_username_is_the_validated_one() {
         assert_eq!(offer["username"], "Alice");
         assert_eq!(offer["from"], alice_id.as_str());
         assert_eq!(offer["sdp"], "v=0");
+    });
+}
+
+/// A text frame whose bytes are not UTF-8 is closed with 1007 ("invalid
+/// frame payload data"), and a frame with a reserved opcode with 1002
+/// ("protocol error"), as the protocol appendix says; a bystander is still
+/// served.
+#[test]
+fn frames_that_break_the_protocol_get_1007_and_1002() {
+    run(async {
+        let server = common::serve(app07::step());
+        let mut bystander = connect(&server).await;
+        let cases: [(&str, Vec<u8>, u16); 2] = [
+            (
+                "a text frame that is not UTF-8",
+                [raw_ws::header(true, 1, 2), vec![0xff, 0xfe]].concat(),
+                1007,
+            ),
+            (
+                "a frame with the reserved opcode 3",
+                [raw_ws::header(true, 3, 2), b"hi".to_vec()].concat(),
+                1002,
+            ),
+        ];
+        for (what, bytes, code) in cases {
+            let mut socket = raw_ws::handshake(server.addr()).await;
+            wait_for_open_sockets(&server, 2).await;
+            socket.write_all(&bytes).await.expect("send");
+            assert_eq!(
+                raw_ws::close_code(&mut socket, WAIT).await,
+                Some(code),
+                "{what}"
+            );
+            wait_for_open_sockets(&server, 1).await;
+        }
+        expect_still_served(&mut bystander, "bystander").await;
     });
 }

@@ -419,7 +419,24 @@ fn each_bad_tls_setting_is_one_line_and_a_failed_start() {
         make_certificate_files(&dir, &["localhost"], Validity::Expired);
     let not_pem = dir.join("not.pem");
     std::fs::write(&not_pem, "this is not a certificate\n").expect("write");
+    // PEM armour around text that is not base64.
+    let malformed_pem = dir.join("malformed.pem");
+    std::fs::write(
+        &malformed_pem,
+        "-----BEGIN CERTIFICATE-----\n!!!notbase64!!!\n-----END CERTIFICATE-----\n",
+    )
+    .expect("write");
+    // Well-formed PEM whose bytes ("hello world") are no X.509 certificate.
+    let not_x509 = dir.join("not-x509.pem");
+    std::fs::write(
+        &not_x509,
+        "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n",
+    )
+    .expect("write");
     let missing = dir.join("missing.pem");
+    // A folder cannot be read as a file, even by root (who reads any file).
+    let unreadable = other_dir.clone();
+    let unwritable = dir.join("no-such-folder").join("cert.pem");
     let path = |p: &Path| p.display().to_string();
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
         (
@@ -471,6 +488,45 @@ fn each_bad_tls_setting_is_one_line_and_a_failed_start() {
             ],
             1,
             "expired on",
+        ),
+        (
+            vec![
+                "--tls-cert".into(),
+                path(&cert),
+                "--tls-key".into(),
+                path(&unreadable),
+            ],
+            1,
+            "cannot read TLS_KEY",
+        ),
+        (
+            vec![
+                "--tls-cert".into(),
+                path(&malformed_pem),
+                "--tls-key".into(),
+                path(&key),
+            ],
+            1,
+            "is not a PEM certificate",
+        ),
+        (
+            vec![
+                "--tls-cert".into(),
+                path(&not_x509),
+                "--tls-key".into(),
+                path(&key),
+            ],
+            1,
+            "not a valid X.509 certificate",
+        ),
+        (
+            vec![
+                "--tls-self-signed".into(),
+                "--tls-cert-out".into(),
+                path(&unwritable),
+            ],
+            1,
+            "cannot write the certificate to",
         ),
         (vec!["--tls-cert".into(), path(&cert)], 2, "go together"),
         (vec!["--tls-key".into(), path(&key)], 2, "go together"),
