@@ -35,6 +35,39 @@ async fn app07_offer_and_answer_travel_through_the_server(alice: Engine, bob: En
 }
 crate::in_each_pairing!(app07_offer_and_answer_travel_through_the_server);
 
+/// Step 07: when the server restarts mid-call, both pages reconnect their
+/// signaling sockets by themselves, and the call, whose media never passed
+/// through the server, goes on: the same connection stays up and keeps
+/// presenting frames.
+#[test]
+fn app07_pages_reconnect_after_a_server_restart_and_the_call_goes_on() {
+    run(async {
+        let pair = Pair::take(Engine::Chromium, Engine::Chromium).await;
+        let server = common::serve(app07::step());
+        let port = server.addr().port();
+        let (alice, bob) = start_call(&pair, &server).await;
+        server.stop();
+        for page in [&alice, &bob] {
+            page.wait_for_status("lost the signaling server", QUICK)
+                .await;
+        }
+        let server = common::serve_again_on(app07::step(), port);
+        common::ws::wait_for_open_sockets(&server, 2).await;
+        for page in [&alice, &bob] {
+            page.wait_for(
+                "a second socket to the server, and the first connection still up",
+                "const pcs = window.__probe.peerConnections; \
+                 return window.__probe.sockets.length >= 2 && pcs.length === 1 \
+                   && pcs[0].connectionState === 'connected';",
+                QUICK,
+            )
+            .await;
+            page.expect_video_playing("#remote-video").await;
+            page.assert_no_uncaught_errors().await;
+        }
+    });
+}
+
 /// Step 08: Leave clears the leaver's remote media at once; the other side
 /// clears its own when its connection state reports the loss.
 #[test]

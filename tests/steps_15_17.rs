@@ -362,3 +362,78 @@ async fn leave_turns_every_device_off(engine: Engine) {
     }
 }
 crate::in_each_engine!(leave_turns_every_device_off);
+
+/// Step 15: when the server restarts mid-call, both pages reconnect, join
+/// again under the same names, and a new call is set up (the server forgot
+/// them, so the old call ends): each ends with its second connection up,
+/// the other's name shown and media flowing, as chapter 15 says.
+#[test]
+fn app15_pages_rejoin_after_a_server_restart_and_call_again() {
+    run(async {
+        let browser = browser().await;
+        let server = common::serve(app15::step());
+        let port = server.addr().port();
+        let alice = browser.open("alice", &server.url()).await;
+        let bob = browser.open("bob", &server.url()).await;
+        join(&alice, "Alice").await;
+        alice.turn_devices_on().await;
+        join(&bob, "Bob").await;
+        bob.turn_devices_on().await;
+        expect_remote_media(&alice).await;
+        expect_remote_media(&bob).await;
+
+        server.stop();
+        let server = common::serve_again_on(app15::step(), port);
+        common::ws::wait_for_open_sockets(&server, 2).await;
+        for page in [&alice, &bob] {
+            page.wait_for(
+                "a second connection, up, after joining again",
+                "const pcs = window.__probe.peerConnections; \
+                 return pcs.length === 2 && pcs[0].connectionState === 'closed' \
+                   && pcs[1].connectionState === 'connected';",
+                CONNECTING,
+            )
+            .await;
+            expect_remote_media(page).await;
+            page.assert_no_uncaught_errors().await;
+        }
+        assert_eq!(alice.text("#remote-username").await, "Bob");
+        assert_eq!(bob.text("#remote-username").await, "Alice");
+        assert_eq!(server.open_rooms(), 1, "both are in the chat again");
+    });
+}
+
+/// Step 15: a name the server refuses (`bad-name`: here, one already taken,
+/// compared without case) brings the join screen back with the server's
+/// reason in words; another name then joins.
+#[test]
+fn app15_a_refused_name_is_shown_and_another_joins() {
+    run(async {
+        let browser = browser().await;
+        let server = common::serve(app15::step());
+        let alice = browser.open("alice", &server.url()).await;
+        let bob = browser.open("bob", &server.url()).await;
+        join(&alice, "Alice").await;
+        join(&bob, "ALICE").await;
+        let said = bob
+            .wait_for_status("could not join: someone here is already called", QUICK)
+            .await;
+        assert!(said.contains("Try another name"), "{said}");
+        assert_eq!(
+            bob.eval("return [document.getElementById('join-form').hidden, document.getElementById('chat').hidden];", vec![])
+                .await,
+            json!([false, true]),
+            "Bob is not back on the join screen"
+        );
+        bob.type_into("#username", "Bob").await;
+        bob.click("#join").await;
+        bob.wait_for(
+            "the chat screen",
+            "return !document.getElementById('chat').hidden;",
+            QUICK,
+        )
+        .await;
+        assert_eq!(server.open_sockets(), 2);
+        bob.assert_no_uncaught_errors().await;
+    });
+}

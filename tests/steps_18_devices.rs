@@ -235,3 +235,112 @@ fn app18_leave_ends_the_shared_screen_and_every_device() {
         alice.assert_no_uncaught_errors().await;
     });
 }
+
+/// The options a picker lists, as (device id, label) pairs.
+async fn options(page: &Page<'_>, select: &str) -> Vec<Json> {
+    page.eval(
+        "return [...document.querySelectorAll(arguments[0] + ' option')].map((o) => [o.value, o.textContent]);",
+        vec![json!(select)],
+    )
+    .await
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+}
+
+/// The microphone picker switches the microphone mid-call (the other side's
+/// sound keeps arriving, no transceiver is added), and a camera plugged in
+/// during the call appears in the camera picker, with Switch camera, as soon
+/// as the browser says so (`devicechange`). The probe lists one camera only
+/// until it "plugs in" the others and fires the event.
+#[test]
+fn app18_microphone_picker_and_a_camera_plugged_in_mid_call() {
+    run(async {
+        let browser = chromium().await;
+        let server = common::serve(app18::step());
+        let url = server.url();
+        let alice = browser.open("alice", &url).await;
+        alice
+            .eval("window.__probe.unplug('videoinput');", vec![])
+            .await;
+        let bob = browser.open("bob", &url).await;
+        // Both join as join_room does, Alice with one camera listed.
+        for (page, name) in [(&alice, "Alice"), (&bob, "Bob")] {
+            page.wait_for_status("type your name", QUICK).await;
+            page.type_into("#username", name).await;
+            page.type_into("#room", "pickers").await;
+            page.click("#join").await;
+            page.turn_devices_on().await;
+        }
+        alice.expect_video_playing(".peer video").await;
+        bob.expect_video_playing(".peer video").await;
+
+        // The microphone: every fake one listed, and switching keeps sound flowing.
+        let microphones = options(&alice, "#microphone-select").await;
+        assert!(
+            microphones.len() >= 2,
+            "the picker lists the fake microphones: {microphones:?}"
+        );
+        let before = sending(&alice).await;
+        let in_use = alice.value("#microphone-select").await;
+        let other = microphones
+            .iter()
+            .filter_map(|option| option[0].as_str())
+            .find(|id| *id != in_use)
+            .unwrap_or_default()
+            .to_string();
+        alice.choose_option("#microphone-select", &other).await;
+        alice
+            .wait_for(
+                "the chosen microphone to be sent",
+                &format!(
+                    "const pc = window.__probe.peerConnections.find((pc) => pc.connectionState === 'connected');
+                     const track = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'audio')?.track;
+                     return track && track.readyState === 'live' && track.getSettings().deviceId === {};",
+                    json!(other)
+                ),
+                QUICK,
+            )
+            .await;
+        bob.expect_inbound_growing("audio", "totalSamplesReceived")
+            .await;
+        let live_microphones = alice
+            .eval(
+                "return window.__probe.tracks.filter((t) => t.kind === 'audio' && t.readyState === 'live').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            live_microphones,
+            json!(1),
+            "only the chosen microphone is open"
+        );
+        assert_eq!(
+            sending(&alice).await[0]["transceivers"],
+            before[0]["transceivers"]
+        );
+
+        // One camera listed, no Switch camera; then two more are plugged in.
+        assert_eq!(options(&alice, "#camera-select").await.len(), 1);
+        assert_eq!(
+            alice
+                .eval(
+                    "return document.getElementById('switch-camera').hidden;",
+                    vec![]
+                )
+                .await,
+            json!(true)
+        );
+        alice.eval("window.__probe.plugIn();", vec![]).await;
+        alice
+            .wait_for(
+                "the plugged-in cameras in the picker, and Switch camera shown",
+                "return document.querySelectorAll('#camera-select option').length === 3 \
+                   && !document.getElementById('switch-camera').hidden;",
+                QUICK,
+            )
+            .await;
+        alice.assert_no_uncaught_errors().await;
+        bob.assert_no_uncaught_errors().await;
+    });
+}

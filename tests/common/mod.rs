@@ -40,7 +40,17 @@ pub fn serve_with_limits(step: Step, limits: Limits) -> Server {
 /// Starts `step`'s server with `config`, on a loopback port the test binds
 /// itself (port 0: a free one).
 pub fn serve_with(step: Step, config: Config) -> Server {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+    serve_on_port(step, config, 0)
+}
+
+/// Starts `step`'s server again on the `port` a stopped one used, as a
+/// restarted server comes back at the same address.
+pub fn serve_again_on(step: Step, port: u16) -> Server {
+    serve_on_port(step, Config::default(), port)
+}
+
+fn serve_on_port(step: Step, config: Config, port: u16) -> Server {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind a loopback port");
     match server::start_on(listener, step, &config) {
         Ok(server) => server,
         Err(err) => panic!("the server did not start: {err}"),

@@ -10,6 +10,10 @@
 //   peerConnections  every RTCPeerConnection the page created
 //   tracks           every track getUserMedia handed the page
 //   screenTracks     every track getDisplayMedia handed the page
+//   unplug(kind)     enumerateDevices lists only the first device of kind
+//                    ('videoinput', 'audioinput') from now on
+//   plugIn()         lists every device again and fires `devicechange`, as
+//                    when a person plugs a device in
 //   failNext(kind, errorName)  the next getUserMedia asking for kind rejects
 //                    with a DOMException of that name (denied, missing, busy)
 //   videoFrames(selector, wanted, timeoutMs)  frames presented by a <video>
@@ -142,6 +146,21 @@
       const stream = await getDisplayMedia(constraints);
       probe.screenTracks.push(...stream.getTracks());
       return stream;
+    };
+  }
+  if (mediaDevices && mediaDevices.enumerateDevices) {
+    const enumerateDevices = mediaDevices.enumerateDevices.bind(mediaDevices);
+    let unplugged = null;
+    mediaDevices.enumerateDevices = async () => {
+      const all = await enumerateDevices();
+      if (!unplugged) return all;
+      const first = all.find((device) => device.kind === unplugged);
+      return all.filter((device) => device.kind !== unplugged || device === first);
+    };
+    probe.unplug = (kind) => { unplugged = kind; };
+    probe.plugIn = () => {
+      unplugged = null;
+      mediaDevices.dispatchEvent(new Event('devicechange'));
     };
   }
   probe.failNext = (kind, errorName) => { probe.plannedFailures[kind] = errorName; };
