@@ -63,7 +63,7 @@ pub struct Args {
     /// Comma-separated extra page origins allowed to open /ws, e.g. https://chat.example.org
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', value_parser = trimmed)]
     pub allowed_origins: Vec<String>,
-    /// Most people in one room, 2 to 16 (default 4: in a mesh each member uploads one stream per other member)
+    /// Most people in one room, 2 to 16 (default 4: in a mesh each member uploads one stream per other member); step 15 holds two whatever this says
     #[arg(long, env = "ROOM_SIZE", value_parser = room_size)]
     pub room_size: Option<usize>,
     /// Most signaling sockets open at once (default and ceiling: the file limit less room for page loads)

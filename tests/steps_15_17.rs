@@ -16,7 +16,8 @@ use common::browser::{browser, Engine, Page};
 use common::call::{expect_media_from_each, expect_remote_media, Pair, CONNECTING, QUICK};
 use common::deadline::run;
 use common::rooms::{
-    expect_last_chat_line, expect_tiles_connected, join_room, leave_and_expect_every_device_off,
+    expect_last_chat_line, expect_tiles_connected, join_room, join_with_devices,
+    leave_and_expect_every_device_off,
 };
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -335,27 +336,14 @@ fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words_in_both_browsers
 /// turns the camera and the microphone on, and presses Leave.
 async fn leave_turns_every_device_off(engine: Engine) {
     let browser = engine.turn().await;
-    for step in [app15::step(), app16::step(), app17::step()] {
+    for (step, room) in [
+        (app15::step(), None),
+        (app16::step(), None),
+        (app17::step(), Some("lobby")),
+    ] {
         let server = common::serve(step);
         let alice = browser.open("alice", &server.url()).await;
-        alice.wait_for_status("type your name", QUICK).await;
-        alice.type_into("#username", "Alice").await;
-        if alice
-            .eval("return document.getElementById('room') !== null;", vec![])
-            .await
-            == json!(true)
-        {
-            alice.type_into("#room", "lobby").await;
-        }
-        alice.click("#join").await;
-        alice
-            .wait_for(
-                "the chat screen",
-                "return !document.getElementById('chat').hidden;",
-                QUICK,
-            )
-            .await;
-        alice.turn_devices_on().await;
+        join_with_devices(&alice, "Alice", room).await;
         leave_and_expect_every_device_off(&alice, 2).await;
         alice.assert_no_uncaught_errors().await;
         alice.close().await;

@@ -22,7 +22,9 @@ use std::time::Duration;
 use common::browser::{browser_with, BrowserTurn, Page};
 use common::call::QUICK;
 use common::deadline::run;
-use common::rooms::{alice_and_bob_in_room, join_room, leave_and_expect_every_device_off};
+use common::rooms::{
+    alice_and_bob_in_room, join_room, join_with_devices, leave_and_expect_every_device_off,
+};
 use serde_json::{json, Value as Json};
 
 /// How soon Bob's tile must say that Alice shares her screen.
@@ -264,14 +266,9 @@ fn app18_microphone_picker_and_a_camera_plugged_in_mid_call() {
             .eval("window.__probe.unplug('videoinput');", vec![])
             .await;
         let bob = browser.open("bob", &url).await;
-        // Both join as join_room does, Alice with one camera listed.
-        for (page, name) in [(&alice, "Alice"), (&bob, "Bob")] {
-            page.wait_for_status("type your name", QUICK).await;
-            page.type_into("#username", name).await;
-            page.type_into("#room", "pickers").await;
-            page.click("#join").await;
-            page.turn_devices_on().await;
-        }
+        // Both join, Alice with one camera listed.
+        join_with_devices(&alice, "Alice", Some("pickers")).await;
+        join_with_devices(&bob, "Bob", Some("pickers")).await;
         alice.expect_video_playing(".peer video").await;
         bob.expect_video_playing(".peer video").await;
 

@@ -1,4 +1,5 @@
-//! The pages of steps 16 and 17: joining a room, the tiles, the chat.
+//! The pages of steps 15 to 18: joining a chat or a room, the tiles, the
+//! chat, leaving.
 
 use serde_json::json;
 
@@ -13,23 +14,33 @@ pub async fn join_room<'t>(
     room: &str,
 ) -> Page<'t> {
     let page = browser.open(&name.to_lowercase(), url).await;
+    join_with_devices(&page, name, Some(room)).await;
+    page
+}
+
+/// On the join screen of `page` (steps 15-18), types `name` and, from step
+/// 17, `room`; presses Join, waits for the chat screen, and turns the
+/// devices on.
+pub async fn join_with_devices(page: &Page<'_>, name: &str, room: Option<&str>) {
     page.wait_for_status("type your name", QUICK).await;
     page.type_into("#username", name).await;
-    page.type_into("#room", room).await;
+    if let Some(room) = room {
+        page.type_into("#room", room).await;
+    }
     page.click("#join").await;
     // Not #status: the calls that start at once soon replace its message.
     page.wait_for(
-        "the chat screen with the room's name",
+        "the chat screen (with the room's name, from step 17)",
         &format!(
-            "return !document.getElementById('chat').hidden \
-               && document.getElementById('room-name').textContent === {};",
-            json!(room)
+            "const room = document.getElementById('room-name'); \
+             return !document.getElementById('chat').hidden \
+               && (room === null || room.textContent === {});",
+            json!(room.unwrap_or_default())
         ),
         QUICK,
     )
     .await;
     page.turn_devices_on().await;
-    page
 }
 
 /// Alice (in `alice_browser`) and then Bob (in `bob_browser`) join `room`
