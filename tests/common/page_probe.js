@@ -24,7 +24,11 @@
 //                    'offer' wait in `heldOffers` instead of leaving
 //   releaseOffers()  sends the held offers and stops holding: a test makes
 //                    two pages' offers cross (glare) this way, without any
-//                    test code in the pages
+//                    test code in the pages. An offer that arrives while
+//                    offers are held sends them first, before the page sees
+//                    it: in a real collision each offer left before the
+//                    other arrived, so a page never sends an offer it has
+//                    already rolled back
 (() => {
   const probe = {
     console: [],
@@ -88,6 +92,13 @@
       constructor(url, ...rest) {
         super(url, ...rest);
         probe.sockets.push(this.url);
+        // Registered before the page's own listener, so it runs first.
+        this.addEventListener('message', (event) => {
+          if (probe.heldOffers.length > 0 && typeof event.data === 'string'
+            && event.data.includes('"type":"offer"')) {
+            probe.releaseOffers();
+          }
+        });
       }
 
       send(data) {
