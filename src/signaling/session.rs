@@ -83,6 +83,15 @@ fn reason(code: CloseCode, text: &str) -> CloseReason {
     }
 }
 
+/// What the loop does after one frame from the page.
+enum AfterFrame {
+    /// Go on reading.
+    KeepGoing,
+    /// End the loop, closing with this reason (`None`: a close frame with no
+    /// reason, or nothing at all when the connection is already gone).
+    Stop(Option<CloseReason>),
+}
+
 struct Socket {
     id: PeerId,
     session: Session,
@@ -119,7 +128,7 @@ impl Socket {
                     match frame {
                         None => return None,
                         Some(Ok(frame)) => {
-                            if let Some(close) = self.on_frame(frame).await {
+                            if let AfterFrame::Stop(close) = self.on_frame(frame).await {
                                 return close;
                             }
                         }
@@ -181,8 +190,8 @@ impl Socket {
         }
     }
 
-    /// Handles one frame from the page. `Some(close)` ends the loop.
-    async fn on_frame(&mut self, frame: AggregatedMessage) -> Option<Option<CloseReason>> {
+    /// Handles one frame from the page.
+    async fn on_frame(&mut self, frame: AggregatedMessage) -> AfterFrame {
         match frame {
             AggregatedMessage::Text(text) => return self.on_text(text).await,
             AggregatedMessage::Binary(_) => {
@@ -194,20 +203,21 @@ impl Socket {
             }
             AggregatedMessage::Ping(bytes) => {
                 if self.session.pong(&bytes).await.is_err() {
-                    return Some(None);
+                    return AfterFrame::Stop(None);
                 }
             }
             AggregatedMessage::Pong(_) => {}
-            AggregatedMessage::Close(close) => return Some(close),
+            // The page closed: answer with its own reason.
+            AggregatedMessage::Close(close) => return AfterFrame::Stop(close),
         }
-        None
+        AfterFrame::KeepGoing
     }
 
-    async fn on_text(&mut self, text: ByteString) -> Option<Option<CloseReason>> {
+    async fn on_text(&mut self, text: ByteString) -> AfterFrame {
         if !self.bucket.try_take(Instant::now()) {
             self.refused_in_a_row += 1;
             if self.refused_in_a_row > self.limits.flood_close_after {
-                return Some(Some(reason(CloseCode::Policy, "message flood")));
+                return AfterFrame::Stop(Some(reason(CloseCode::Policy, "message flood")));
             }
             self.refuse(ServerMessage::error(
                 ErrorCode::RateLimited,
@@ -217,14 +227,14 @@ impl Socket {
                 ),
             ))
             .await;
-            return None;
+            return AfterFrame::KeepGoing;
         }
         self.refused_in_a_row = 0;
         match ClientMessage::parse(text) {
             Ok(message) => self.hub.message(&self.id, message),
             Err(refusal) => self.refuse(refusal).await,
         }
-        None
+        AfterFrame::KeepGoing
     }
 
     /// Tells the page why its message was refused; the socket stays open.
