@@ -96,7 +96,6 @@ setUpDevices({
     refreshPickers(); // names appear once a device is allowed
   },
 });
-setUpPickers();
 startSpeakingIndicator(activeCalls);
 setUpChat();
 setUpJoin();
@@ -108,6 +107,9 @@ showStates([]);
 if (typeof RTCPeerConnection !== 'function') {
   refuseCalls();
 } else {
+  // Only here: listing the devices enables each picker that has a choice,
+  // which must not undo refuseCalls() above.
+  setUpPickers();
   setStatus('Connecting to the signaling server…');
   connectSignaling({
     onOpen() {
