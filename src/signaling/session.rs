@@ -25,7 +25,7 @@ pub struct Connection {
     pub stream: AggregatedMessageStream,
     /// Set when the page declared a frame over the size limit.
     pub oversized: Tripped,
-    /// Its place under the connection caps, given back when the loop ends.
+    /// Its place under the connection caps, given back as it leaves the hub.
     pub permit: Permit,
 }
 
@@ -41,7 +41,7 @@ pub async fn run(
         session,
         stream,
         oversized,
-        permit: _permit,
+        permit,
     } = connection;
     let (outbox, queued) = mpsc::channel(limits.outgoing_queue);
     let id = match hub.join(outbox) {
@@ -64,6 +64,9 @@ pub async fn run(
     };
     let close = socket.drive(stream, queued, shutdown).await;
     hub.leave(&id);
+    // Its place under the caps goes back as it leaves the hub, so that the
+    // caps never count a socket the hub no longer has.
+    drop(permit);
     if let Some(close) = &close {
         log::info!(
             "peer {id} closed: {:?} {}",
