@@ -1,4 +1,6 @@
-//! The names this server answers to, and the checks built on them.
+//! The host names this server answers to, and the checks built on them.
+//! (The names people type for themselves are checked in
+//! [`crate::signaling::message`].)
 //!
 //! **Why the `Host` header is checked.** In a DNS rebinding attack a person
 //! visits `http://evil.example:8080/`; the attacker's DNS then answers

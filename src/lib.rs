@@ -12,7 +12,7 @@
 //! | [`cli`] | the `main` of every example: settings, start, URL, Ctrl-C | step 01 |
 //! | [`config`] | every setting, as clap flags and environment variables, checked into a [`config::Config`] | step 01 |
 //! | [`server`] | the HTTP server: a step's page folder, security headers, logging, graceful stop; the thread and task model | step 01 |
-//! | [`names`] | the host names the server answers to (the DNS-rebinding guard) and the `Origin` check's list | step 01; `/ws` uses it from step 07 |
+//! | [`host_names`] | the host names the server answers to (the DNS-rebinding guard) and the `Origin` check's list | step 01; `/ws` uses it from step 07 |
 //! | [`signaling`] | the WebSocket at `/ws`: [`signaling::session`] (one socket's loop: read, heartbeat, limits, write), [`signaling::hub`] (the one owner of the open sockets), [`signaling::relay`] (the policies: [`signaling::relay::broadcast`], [`signaling::relay::rooms`]), [`signaling::message`] (the typed protocol, name rules), [`signaling::origin`], [`signaling::rate`], [`signaling::admission`] (connection caps), [`signaling::frame_guard`] (frame sizes before they are read) | step 07; direct policy step 15, rooms step 17 |
 //! | [`ice`] | `GET /ice-servers`: the ICE server list | step 09 |
 //! | [`turn`] | short-lived TURN credentials added to that list when `TURN_SECRET` is set | step 09 (optional) |
@@ -22,7 +22,7 @@
 //!
 //! The layers go one way: [`cli`] reads [`config`] and starts [`server`];
 //! `config` parses values with [`ice`], [`turn`] and [`tls`]; `server` puts
-//! [`signaling`], [`ice`], [`names`] and [`tls`] together. Lower layers give
+//! [`signaling`], [`ice`], [`host_names`] and [`tls`] together. Lower layers give
 //! plain reasons; the layer that knows the setting names it.
 //!
 //! The library holds the mechanisms; each example chooses the ones its step
@@ -31,9 +31,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod host_names;
 pub mod ice;
 pub mod memory;
-pub mod names;
 pub mod random;
 pub mod server;
 pub mod signaling;

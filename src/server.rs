@@ -36,8 +36,8 @@ use actix_web::{middleware, web, App, HttpServer};
 use tokio::sync::oneshot;
 
 use crate::config::Config;
+use crate::host_names::{self, ServerNames};
 use crate::ice;
-use crate::names::{self, ServerNames};
 use crate::signaling::admission::{Admission, Caps};
 use crate::signaling::{self, Policy, Signaling};
 use crate::tls::{self, Tls};
@@ -148,7 +148,7 @@ impl std::error::Error for StartError {}
 /// A running server. Dropping it stops it, so a test never leaks one.
 pub struct Server {
     addr: SocketAddr,
-    /// The host names it answers to (see [`crate::names`]).
+    /// The host names it answers to (see [`crate::host_names`]).
     host_names: Vec<String>,
     /// The certificate's SHA-256 fingerprint when serving HTTPS.
     tls_fingerprint: Option<String>,
@@ -182,7 +182,7 @@ impl Server {
     pub fn urls_for_other_devices(&self) -> Vec<String> {
         let ip = self.addr.ip();
         let addresses = if ip.is_unspecified() {
-            names::interface_addresses()
+            host_names::interface_addresses()
         } else {
             vec![ip]
         };
@@ -569,7 +569,7 @@ async fn serve(
         let real_pages = real_pages.clone();
         app
             // Innermost: a request for a name that is not ours goes no further.
-            .wrap(middleware::from_fn(names::require_own_host))
+            .wrap(middleware::from_fn(host_names::require_own_host))
             .wrap(security_headers())
             // One info line per request: learners see the page, script and
             // style sheet arrive (RUST_LOG=warn silences it). Not for /ws:

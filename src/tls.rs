@@ -28,7 +28,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 
-use crate::names;
+use crate::host_names;
 
 /// Where the certificate comes from, as the operator configured it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -221,15 +221,17 @@ fn self_signed(
 /// the listening address (every interface's when listening on all), and `extra`.
 pub fn self_signed_names(listen_host: &str, extra: &[String]) -> Vec<String> {
     let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
-    if let Some(host) = names::host_name() {
+    if let Some(host) = host_names::host_name() {
         names.push(format!("{host}.local"));
         names.push(host);
     }
     let listen = listen_host.trim_matches(['[', ']']);
     match listen.parse::<IpAddr>() {
-        Ok(ip) if ip.is_unspecified() => {
-            names.extend(names::interface_addresses().iter().map(IpAddr::to_string))
-        }
+        Ok(ip) if ip.is_unspecified() => names.extend(
+            host_names::interface_addresses()
+                .iter()
+                .map(IpAddr::to_string),
+        ),
         Ok(ip) => names.push(ip.to_string()),
         Err(_) => names.push(listen.to_ascii_lowercase()),
     }
@@ -289,7 +291,7 @@ mod tests {
     #[test]
     fn listening_everywhere_covers_every_interface() {
         let names = self_signed_names("0.0.0.0", &[]);
-        for ip in names::interface_addresses() {
+        for ip in host_names::interface_addresses() {
             assert!(names.contains(&ip.to_string()), "{ip}: {names:?}");
         }
         assert!(!names.contains(&"0.0.0.0".to_string()));

@@ -561,7 +561,7 @@ fn each_bad_tls_setting_is_one_line_and_a_failed_start() {
 /// Every address of this machine a phone could reach (not loopback, not
 /// IPv4-less link-local), as `http(s)://` URLs would name it.
 fn reachable_ipv4_addresses() -> Vec<std::net::IpAddr> {
-    videochat::names::interface_addresses()
+    videochat::host_names::interface_addresses()
         .into_iter()
         .filter(|ip| ip.is_ipv4() && !ip.is_loopback())
         .collect()
@@ -646,7 +646,7 @@ fn a_self_signed_start_prints_every_url_and_the_fingerprint() {
     let mut wanted: Vec<String> = ["localhost", NAME, "127.0.0.1", "::1"]
         .map(String::from)
         .to_vec();
-    wanted.extend(videochat::names::host_name());
+    wanted.extend(videochat::host_names::host_name());
     wanted.extend(reachable_ipv4_addresses().iter().map(|ip| ip.to_string()));
     for name in wanted {
         assert!(san.contains(&name), "{name}: {san:?}");

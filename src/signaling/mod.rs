@@ -20,7 +20,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tokio::sync::watch;
 
-use crate::names::ServerNames;
+use crate::host_names::ServerNames;
 
 /// How the server relays messages: each is a file of [`relay`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
-use crate::names::ServerNames;
+use crate::host_names::ServerNames;
 
 /// True when the upgrade may proceed: no `Origin` (not a browser, which could
 /// claim any origin anyway), the server's own origin, or a configured one.
