@@ -22,10 +22,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-#[allow(dead_code)]
-#[path = "../examples/app17.rs"]
-mod app17;
-
 use common::browser::{browser, Page};
 use common::call::QUICK;
 use common::deadline::run;
@@ -105,7 +101,7 @@ struct Run {
 fn main() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app17::step());
+        let server = common::serve(videochat::steps::app17());
         let url = server.url();
         let alice = join_room(&browser, &url, "Alice", ROOM).await;
         let lab = browser.open("lab", &url).await;

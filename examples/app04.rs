@@ -9,13 +9,6 @@
 
 use std::process::ExitCode;
 
-use videochat::Step;
-
 fn main() -> ExitCode {
-    videochat::run(step())
-}
-
-/// What this step's server offers: only its page folder.
-pub fn step() -> Step {
-    Step::new("app04")
+    videochat::run(videochat::steps::app04())
 }

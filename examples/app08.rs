@@ -10,14 +10,6 @@
 
 use std::process::ExitCode;
 
-use videochat::signaling::Policy;
-use videochat::Step;
-
 fn main() -> ExitCode {
-    videochat::run(step())
-}
-
-/// What this step's server offers: its page folder and the signaling socket.
-pub fn step() -> Step {
-    Step::new("app08").with_signaling(Policy::Broadcast)
+    videochat::run(videochat::steps::app08())
 }

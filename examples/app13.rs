@@ -10,16 +10,6 @@
 
 use std::process::ExitCode;
 
-use videochat::signaling::Policy;
-use videochat::Step;
-
 fn main() -> ExitCode {
-    videochat::run(step())
-}
-
-/// What this step's server offers: its pages, the signaling socket, and the ICE server list.
-pub fn step() -> Step {
-    Step::new("app13")
-        .with_signaling(Policy::Broadcast)
-        .with_ice_servers()
+    videochat::run(videochat::steps::app13())
 }

@@ -15,18 +15,6 @@
 
 use std::process::ExitCode;
 
-use videochat::signaling::Policy;
-use videochat::Step;
-
 fn main() -> ExitCode {
-    videochat::run(step())
-}
-
-/// What this step's server offers: its pages, `/ws` with the direct policy
-/// in a chat of two, and the ICE server list.
-pub fn step() -> Step {
-    Step::new("app15")
-        .with_signaling(Policy::Direct)
-        .with_room_size_cap(2)
-        .with_ice_servers()
+    videochat::run(videochat::steps::app15())
 }

@@ -11,17 +11,6 @@
 
 use std::process::ExitCode;
 
-use videochat::signaling::Policy;
-use videochat::Step;
-
 fn main() -> ExitCode {
-    videochat::run(step())
-}
-
-/// What this step's server offers: its pages, `/ws` with the direct policy,
-/// and the ICE server list.
-pub fn step() -> Step {
-    Step::new("app16")
-        .with_signaling(Policy::Direct)
-        .with_ice_servers()
+    videochat::run(videochat::steps::app16())
 }

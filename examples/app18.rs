@@ -11,17 +11,6 @@
 
 use std::process::ExitCode;
 
-use videochat::signaling::Policy;
-use videochat::Step;
-
 fn main() -> ExitCode {
-    videochat::run(step())
-}
-
-/// What this step's server offers: its pages, `/ws` with the rooms policy,
-/// and the ICE server list: the same as step 17's.
-pub fn step() -> Step {
-    Step::new("app18")
-        .with_signaling(Policy::Rooms)
-        .with_ice_servers()
+    videochat::run(videochat::steps::app18())
 }

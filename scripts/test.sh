@@ -8,7 +8,7 @@ bash scripts/install-deps.sh
 
 echo "== the browsers and servers the tests use"
 # Known browser bugs are asserted with the version they were seen in
-# (tests/steps_11_14.rs): a failure there is read against these lines.
+# (tests/pages/steps_11_14.rs): a failure there is read against these lines.
 for tool in chromium chromedriver firefox-esr geckodriver; do
   if command -v "$tool" >/dev/null 2>&1; then echo "$tool: $("$tool" --version 2>/dev/null | head -n 1)"; fi
 done

@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::ice::{self, IceServer};
-use crate::signaling::{admission, Limits};
+use crate::signaling::{self, Caps};
 use crate::tls::TlsSetting;
 use crate::turn::{self, Turn};
 
@@ -70,10 +70,10 @@ pub struct Args {
     #[arg(long, env = "MAX_SOCKETS", value_parser = at_least_one)]
     pub max_sockets: Option<usize>,
     /// Most signaling sockets open from one address, IPv6 counted by /64 (behind a proxy, every socket is the proxy's)
-    #[arg(long, env = "MAX_SOCKETS_PER_IP", value_parser = at_least_one, default_value_t = admission::MAX_SOCKETS_PER_IP)]
+    #[arg(long, env = "MAX_SOCKETS_PER_IP", value_parser = at_least_one, default_value_t = signaling::MAX_SOCKETS_PER_IP)]
     pub max_sockets_per_ip: usize,
     /// New signaling sockets one address may open a minute, after a burst of MAX_SOCKETS_PER_IP
-    #[arg(long, env = "NEW_SOCKETS_PER_IP_PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..), default_value_t = admission::NEW_SOCKETS_PER_IP_PER_MINUTE)]
+    #[arg(long, env = "NEW_SOCKETS_PER_IP_PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..), default_value_t = signaling::NEW_SOCKETS_PER_IP_PER_MINUTE)]
     pub new_sockets_per_ip_per_minute: u32,
     /// PEM certificate chain (mkcert's, or Let's Encrypt's fullchain.pem); with TLS_KEY the port serves HTTPS and /ws is wss:
     #[arg(long, env = "TLS_CERT")]
@@ -155,36 +155,19 @@ pub struct Config {
     pub turn: Option<Turn>,
     /// Page origins besides the server's own that may open `/ws`.
     pub allowed_origins: Vec<String>,
-    /// Signaling limits. Not settings on the command line (but the room
-    /// size): they are tuned in code (see `signaling::Limits`); tests shorten them.
-    pub limits: Limits,
+    /// Most people in one room (`ROOM_SIZE`); `None` keeps the default of
+    /// [`signaling::ROOM_SIZE`]. The other signaling limits are tuned in code
+    /// ([`signaling::Limits`]), not by the operator.
+    pub room_size: Option<usize>,
     /// Caps on signaling sockets. `max_sockets: None` means "as many as the
-    /// file limit allows" (see `server::connection_budget`).
-    pub socket_caps: SocketCaps,
+    /// file limit allows" (see [`crate::server::connection_budget`]).
+    pub socket_caps: Caps,
     /// HTTPS, and where its certificate comes from.
     pub tls: TlsSetting,
     /// Extra names: in a self-signed certificate, and answered to.
     pub tls_names: Vec<String>,
     /// The origin people open behind a reverse proxy (`https://host[:port]`).
     pub public_origin: Option<String>,
-}
-
-/// The connection caps as configured (see `signaling::admission`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SocketCaps {
-    pub max_sockets: Option<usize>,
-    pub max_sockets_per_ip: usize,
-    pub new_sockets_per_ip_per_minute: u32,
-}
-
-impl Default for SocketCaps {
-    fn default() -> Self {
-        SocketCaps {
-            max_sockets: None,
-            max_sockets_per_ip: admission::MAX_SOCKETS_PER_IP,
-            new_sockets_per_ip_per_minute: admission::NEW_SOCKETS_PER_IP_PER_MINUTE,
-        }
-    }
 }
 
 impl Default for Config {
@@ -198,8 +181,8 @@ impl Default for Config {
             ice_servers: ice::default_ice_servers(),
             turn: None,
             allowed_origins: Vec::new(),
-            limits: Limits::default(),
-            socket_caps: SocketCaps::default(),
+            room_size: None,
+            socket_caps: Caps::default(),
             tls: TlsSetting::Off,
             tls_names: Vec::new(),
             public_origin: None,
@@ -237,55 +220,20 @@ impl Config {
         Config::from_args(args)
     }
 
-    /// Reads `args` (without the program name), with the variables that
-    /// `env` returns in place of the process's own environment: the same
-    /// rules, for tests that must not touch the process's environment.
-    pub fn parse(
-        args: impl IntoIterator<Item = String>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
-        let args: Vec<String> = args.into_iter().collect();
-        // Each variable becomes its flag, put first: a flag given on the
-        // command line then wins, exactly as clap's own lookup behaves.
-        let mut from_env: Vec<OsString> = vec!["program".into()];
-        let mut command = Args::command();
-        // Settles each argument's defaults (such as its action) before we read them.
-        command.build();
-        for arg in command.get_arguments() {
-            let (Some(var), Some(long)) = (arg.get_env(), arg.get_long()) else {
-                continue;
-            };
-            let flag = format!("--{long}");
-            let given = args
-                .iter()
-                .any(|a| a == &flag || a.starts_with(&format!("{flag}=")));
-            let Some(value) = var.to_str().and_then(&env) else {
-                continue;
-            };
-            if given {
-                continue;
-            }
-            if arg.get_action().takes_values() {
-                from_env.push(format!("{flag}={value}").into());
-            } else {
-                // A switch: on or off as clap reads its variable (1, true, yes, on...).
-                let on = clap::builder::TypedValueParser::parse_ref(
-                    &clap::builder::BoolishValueParser::new(),
-                    &command,
-                    Some(arg),
-                    std::ffi::OsStr::new(&value),
-                )
-                .map_err(clap_error)?;
-                if on {
-                    from_env.push(flag.into());
-                }
-            }
-        }
-        from_env.extend(args.into_iter().map(OsString::from));
-        let without_env = command.mut_args(|arg| arg.env(None::<&str>));
-        let matches = without_env
-            .try_get_matches_from(from_env)
-            .map_err(clap_error)?;
+    /// Reads `flags` (without the program name) and nothing else: no
+    /// environment variable is looked at. For tests, and for programs that
+    /// configure a server themselves.
+    pub fn from_flags<I, T>(flags: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let program = std::iter::once(OsString::from("videochat"));
+        let flags = program.chain(flags.into_iter().map(Into::into));
+        // The same declarations with their variables taken off: what the
+        // process's environment holds cannot leak into the result.
+        let command = Args::command().mut_args(|arg| arg.env(None::<&str>));
+        let matches = command.try_get_matches_from(flags).map_err(clap_error)?;
         let args = Args::from_arg_matches(&matches).map_err(clap_error)?;
         Config::from_args(args)
     }
@@ -323,10 +271,8 @@ impl Config {
             }
         };
         config.allowed_origins = non_empty(args.allowed_origins);
-        if let Some(room_size) = args.room_size {
-            config.limits = config.limits.with_room_size(room_size);
-        }
-        config.socket_caps = SocketCaps {
+        config.room_size = args.room_size;
+        config.socket_caps = Caps {
             max_sockets: args.max_sockets,
             max_sockets_per_ip: args.max_sockets_per_ip,
             new_sockets_per_ip_per_minute: args.new_sockets_per_ip_per_minute,
@@ -392,22 +338,19 @@ fn clap_error(err: clap::Error) -> ConfigError {
 
 #[cfg(test)]
 mod tests {
+    //! Every rule, through flags. That each setting is also read from its
+    //! environment variable is clap's own lookup (`#[arg(env)]`), checked
+    //! end to end by `settings_come_from_the_environment_and_flags_win`
+    //! (tests/server/http_server.rs), which runs an example with variables set.
     use super::*;
-    use std::collections::HashMap;
 
-    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::parse(args.iter().map(|a| a.to_string()), |name| {
-            env.get(name).cloned()
-        })
+    fn parse(flags: &[&str]) -> Result<Config, ConfigError> {
+        Config::from_flags(flags)
     }
 
     #[test]
     fn defaults_listen_on_loopback_8080() {
-        let config = parse(&[], &[]).unwrap();
+        let config = parse(&[]).unwrap();
         assert_eq!(config.host, "127.0.0.1");
         assert_eq!(config.port, 8080);
         assert!(config.static_root.ends_with("static"));
@@ -415,36 +358,30 @@ mod tests {
     }
 
     #[test]
-    fn flag_beats_environment() {
-        let config = parse(&["--port", "9001"], &[("PORT", "9000")]).unwrap();
-        assert_eq!(config.port, 9001);
-        let config = parse(&["--port=9002"], &[("PORT", "9000")]).unwrap();
-        assert_eq!(config.port, 9002);
-        let config = parse(&[], &[("PORT", "9000"), ("HOST", "0.0.0.0")]).unwrap();
-        assert_eq!((config.host.as_str(), config.port), ("0.0.0.0", 9000));
+    fn the_last_flag_wins() {
+        assert_eq!(parse(&["--port", "9001"]).unwrap().port, 9001);
+        let config = parse(&["--port=9002", "--host", "0.0.0.0"]).unwrap();
+        assert_eq!((config.host.as_str(), config.port), ("0.0.0.0", 9002));
     }
 
     #[test]
     fn bad_port_is_one_readable_line() {
-        let err = parse(&["--port", "eighty"], &[]).unwrap_err().to_string();
+        let err = parse(&["--port", "eighty"]).unwrap_err().to_string();
         assert!(err.contains("--port") && err.contains("eighty"), "{err}");
         assert!(!err.contains('\n'));
-        assert!(parse(&[], &[("PORT", "70000")]).is_err());
+        assert!(parse(&["--port", "70000"]).is_err());
     }
 
     #[test]
     fn unknown_and_incomplete_flags_are_refused() {
         assert!(
-            matches!(parse(&["--prot", "1"], &[]), Err(ConfigError::Invalid(m)) if m.contains("--prot"))
+            matches!(parse(&["--prot", "1"]), Err(ConfigError::Invalid(m)) if m.contains("--prot"))
         );
         assert!(
-            matches!(parse(&["--port"], &[]), Err(ConfigError::Invalid(m)) if m.contains("value is required"))
+            matches!(parse(&["--port"]), Err(ConfigError::Invalid(m)) if m.contains("value is required"))
         );
-        assert!(matches!(
-            parse(&["8080"], &[]),
-            Err(ConfigError::Invalid(_))
-        ));
-        assert!(matches!(parse(&["--help"], &[]), Err(ConfigError::Help(_))));
+        assert!(matches!(parse(&["8080"]), Err(ConfigError::Invalid(_))));
+        assert!(matches!(parse(&["--help"]), Err(ConfigError::Help(_))));
         // Every setting is listed with its variable; the TURN secret's value never is.
         let help = Args::command().render_help().to_string();
         let command = Args::command();
@@ -463,13 +400,12 @@ mod tests {
 
     #[test]
     fn ice_servers_and_origins_are_read_and_checked() {
-        let config = parse(
-            &[],
-            &[
-                ("ICE_SERVERS", r#"[{"urls":"stun:127.0.0.1:3478"}]"#),
-                ("ALLOWED_ORIGINS", "https://a.example, https://b.example"),
-            ],
-        )
+        let config = parse(&[
+            "--ice-servers",
+            r#"[{"urls":"stun:127.0.0.1:3478"}]"#,
+            "--allowed-origins",
+            "https://a.example, https://b.example",
+        ])
         .unwrap();
         assert_eq!(
             config.ice_servers,
@@ -479,7 +415,7 @@ mod tests {
             config.allowed_origins,
             ["https://a.example", "https://b.example"]
         );
-        let err = parse(&["--ice-servers", "stun:oops"], &[])
+        let err = parse(&["--ice-servers", "stun:oops"])
             .unwrap_err()
             .to_string();
         assert!(
@@ -489,41 +425,37 @@ mod tests {
     }
 
     #[test]
-    fn room_size_is_read_checked_and_raises_the_burst() {
-        let config = parse(&["--room-size", "12"], &[("ROOM_SIZE", "3")]).unwrap();
-        assert_eq!(config.limits.room_size, 12);
-        assert!(config.limits.burst >= 11 * crate::signaling::SETUP_MESSAGES_PER_PEER);
-        assert_eq!(
-            parse(&[], &[("ROOM_SIZE", "3")]).unwrap().limits.room_size,
-            3
-        );
+    fn room_size_is_read_and_checked() {
+        assert_eq!(parse(&["--room-size", "12"]).unwrap().room_size, Some(12));
+        assert_eq!(parse(&[]).unwrap().room_size, None);
         for bad in ["1", "17", "four", ""] {
-            let err = parse(&["--room-size", bad], &[]).unwrap_err().to_string();
+            let err = parse(&["--room-size", bad]).unwrap_err().to_string();
             assert!(err.contains("from 2 to 16"), "{bad:?}: {err}");
         }
     }
 
     #[test]
     fn socket_caps_are_read_and_checked() {
-        let config = parse(
-            &["--max-sockets", "500"],
-            &[
-                ("MAX_SOCKETS_PER_IP", "4"),
-                ("NEW_SOCKETS_PER_IP_PER_MINUTE", "10"),
-            ],
-        )
+        let config = parse(&[
+            "--max-sockets",
+            "500",
+            "--max-sockets-per-ip",
+            "4",
+            "--new-sockets-per-ip-per-minute",
+            "10",
+        ])
         .unwrap();
         assert_eq!(
             config.socket_caps,
-            SocketCaps {
+            Caps {
                 max_sockets: Some(500),
                 max_sockets_per_ip: 4,
                 new_sockets_per_ip_per_minute: 10,
             }
         );
-        assert_eq!(parse(&[], &[]).unwrap().socket_caps, SocketCaps::default());
+        assert_eq!(parse(&[]).unwrap().socket_caps, Caps::default());
         for bad in ["0", "-1", "many"] {
-            let err = parse(&[&format!("--max-sockets-per-ip={bad}")], &[])
+            let err = parse(&[&format!("--max-sockets-per-ip={bad}")])
                 .unwrap_err()
                 .to_string();
             assert!(
@@ -536,29 +468,24 @@ mod tests {
     #[test]
     fn no_new_sockets_at_all_is_refused_as_a_setting() {
         // 0 new sockets a minute would lock every page out: refused by name.
-        for (args, env) in [
-            (vec!["--new-sockets-per-ip-per-minute=0"], vec![]),
-            (vec![], vec![("NEW_SOCKETS_PER_IP_PER_MINUTE", "0")]),
-        ] {
-            let err = parse(&args, &env).unwrap_err().to_string();
-            assert!(err.contains("new-sockets-per-ip-per-minute"), "{err}");
-            assert!(!err.contains('\n'), "{err}");
-        }
+        let err = parse(&["--new-sockets-per-ip-per-minute=0"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("new-sockets-per-ip-per-minute"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]
     fn an_empty_host_is_refused() {
-        for env in [("HOST", ""), ("HOST", "   ")] {
-            let err = parse(&[], &[env]).unwrap_err().to_string();
-            assert!(err.contains("HOST/--host is empty"), "{env:?}: {err}");
+        for flag in ["--host=", "--host=   "] {
+            let err = parse(&[flag]).unwrap_err().to_string();
+            assert!(err.contains("HOST/--host is empty"), "{flag:?}: {err}");
         }
-        let err = parse(&["--host="], &[]).unwrap_err().to_string();
-        assert!(err.contains("HOST/--host is empty"), "{err}");
     }
 
     #[test]
     fn tls_files_or_self_signed_but_not_half_or_both() {
-        let files = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"], &[]).unwrap();
+        let files = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
         assert_eq!(
             files.tls,
             TlsSetting::Files {
@@ -566,57 +493,34 @@ mod tests {
                 key: "k.pem".into()
             }
         );
-        let made = parse(
-            &[
-                "--tls-self-signed",
-                "--tls-name",
-                "a.test",
-                "--tls-name=b.test",
-            ],
-            &[],
-        )
+        let made = parse(&[
+            "--tls-self-signed",
+            "--tls-name",
+            "a.test",
+            "--tls-name=b.test, c.test",
+        ])
         .unwrap();
         assert_eq!(made.tls, TlsSetting::SelfSigned { cert_out: None });
-        assert_eq!(made.tls_names, ["a.test", "b.test"]);
-        let from_env = parse(
-            &[],
-            &[("TLS_SELF_SIGNED", "1"), ("TLS_NAMES", "x.test, y.test")],
-        )
-        .unwrap();
-        assert_eq!(from_env.tls, TlsSetting::SelfSigned { cert_out: None });
-        assert_eq!(from_env.tls_names, ["x.test", "y.test"]);
-        assert_eq!(
-            parse(&[], &[("TLS_SELF_SIGNED", "0")]).unwrap().tls,
-            TlsSetting::Off
-        );
-        for (args, env, says) in [
-            (&["--tls-cert", "c.pem"][..], &[][..], "go together"),
-            (&[][..], &[("TLS_KEY", "k.pem")][..], "go together"),
+        assert_eq!(made.tls_names, ["a.test", "b.test", "c.test"]);
+        assert_eq!(parse(&[]).unwrap().tls, TlsSetting::Off);
+        for (flags, says) in [
+            (&["--tls-cert", "c.pem"][..], "go together"),
+            (&["--tls-key", "k.pem"][..], "go together"),
             (
                 &["--tls-cert", "c", "--tls-key", "k", "--tls-self-signed"][..],
-                &[][..],
                 "not both",
             ),
-            (
-                &["--tls-cert-out", "out.pem"][..],
-                &[][..],
-                "needs TLS_SELF_SIGNED",
-            ),
-            (
-                &[][..],
-                &[("TLS_SELF_SIGNED", "maybe")][..],
-                "--tls-self-signed",
-            ),
+            (&["--tls-cert-out", "out.pem"][..], "needs TLS_SELF_SIGNED"),
         ] {
-            let err = parse(args, env).unwrap_err().to_string();
-            assert!(err.contains(says), "{args:?} {env:?}: {err}");
+            let err = parse(flags).unwrap_err().to_string();
+            assert!(err.contains(says), "{flags:?}: {err}");
             assert!(!err.contains('\n'));
         }
     }
 
     #[test]
     fn the_public_origin_is_an_origin() {
-        let config = parse(&["--public-origin", "https://Chat.Example.org/"], &[]).unwrap();
+        let config = parse(&["--public-origin", "https://Chat.Example.org/"]).unwrap();
         assert_eq!(
             config.public_origin.as_deref(),
             Some("https://chat.example.org")
@@ -627,19 +531,21 @@ mod tests {
             "ftp://x",
             "https://",
         ] {
-            let err = parse(&["--public-origin", bad], &[])
-                .unwrap_err()
-                .to_string();
+            let err = parse(&["--public-origin", bad]).unwrap_err().to_string();
             assert!(err.contains("--public-origin"), "{bad}: {err}");
         }
     }
 
     #[test]
     fn turn_needs_urls_and_secret_together() {
-        let config = parse(
-            &["--turn-ttl", "600"],
-            &[("TURN_URLS", "turn:127.0.0.1:3478"), ("TURN_SECRET", "s")],
-        )
+        let config = parse(&[
+            "--turn-ttl",
+            "600",
+            "--turn-urls",
+            "turn:127.0.0.1:3478",
+            "--turn-secret",
+            "s",
+        ])
         .unwrap();
         assert_eq!(
             config.turn,
@@ -652,39 +558,29 @@ mod tests {
                 .unwrap()
             )
         );
-        assert_eq!(parse(&[], &[]).unwrap().turn, None);
-        for env in [
-            &[("TURN_URLS", "turn:a")][..],
-            &[("TURN_SECRET", "s")][..],
-            &[("TURN_TTL", "600")][..],
+        assert_eq!(parse(&[]).unwrap().turn, None);
+        for flags in [
+            &["--turn-urls", "turn:a"][..],
+            &["--turn-secret", "s"][..],
+            &["--turn-ttl", "600"][..],
         ] {
-            let err = parse(&[], env).unwrap_err().to_string();
-            assert!(err.contains("go together"), "{env:?}: {err}");
+            let err = parse(flags).unwrap_err().to_string();
+            assert!(err.contains("go together"), "{flags:?}: {err}");
         }
-        let err = parse(
-            &[
+        let with = |ttl: &'static str| {
+            parse(&[
                 "--turn-urls",
                 "turn:a",
                 "--turn-secret",
                 "s",
                 "--turn-ttl",
-                "soon",
-            ],
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
+                ttl,
+            ])
+            .unwrap_err()
+            .to_string()
+        };
+        let err = with("soon");
         assert!(err.contains("--turn-ttl") && err.contains("soon"), "{err}");
-        let err = parse(
-            &[],
-            &[
-                ("TURN_URLS", "turn:a"),
-                ("TURN_SECRET", "s"),
-                ("TURN_TTL", "5"),
-            ],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("from 60 to 604800"), "{err}");
+        assert!(with("5").contains("from 60 to 604800"));
     }
 }

@@ -1,6 +1,6 @@
 //! The host names this server answers to, and the checks built on them.
-//! (The names people type for themselves are checked in
-//! [`crate::signaling::message`].)
+//! (The names people give themselves, usernames and room names, are checked
+//! in `src/signaling/policy/display_names.rs`.)
 //!
 //! **Why the `Host` header is checked.** In a DNS rebinding attack a person
 //! visits `http://evil.example:8080/`; the attacker's DNS then answers

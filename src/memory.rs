@@ -10,20 +10,18 @@
 
 use std::time::Duration;
 
-use crate::signaling::hub::HubHandle;
-
 /// How often the number of open sockets is looked at.
 pub const CHECK_EVERY: Duration = Duration::from_secs(2);
 
-/// Watches `hub` for the rest of the server's life and trims the heap after
-/// sockets have left.
-pub fn give_back_after_leaves(hub: HubHandle) {
+/// Watches `open_sockets` (a count the caller reads) for the rest of the
+/// server's life and trims the heap after sockets have left.
+pub fn give_back_after_leaves(open_sockets: impl Fn() -> usize + 'static) {
     actix_web::rt::spawn(async move {
-        let mut last = hub.peer_count();
+        let mut last = open_sockets();
         let mut ticks = actix_web::rt::time::interval(CHECK_EVERY);
         loop {
             ticks.tick().await;
-            let now = hub.peer_count();
+            let now = open_sockets();
             if now < last {
                 trim();
             }

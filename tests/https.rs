@@ -15,13 +15,7 @@
 //! - each bad TLS setting stops the binary with one line.
 
 mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/app02.rs"]
-mod app02;
-#[allow(dead_code)]
-#[path = "../examples/app17.rs"]
-mod app17;
+use videochat::steps;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -67,7 +61,7 @@ fn setup() -> &'static Setup {
         let names = vec![NAME.to_string()];
 
         let insecure_step_02 = common::serve_with(
-            app02::step(),
+            steps::app02(),
             Config {
                 tls_names: names.clone(),
                 ..Config::default()
@@ -75,7 +69,7 @@ fn setup() -> &'static Setup {
         );
         let self_signed_pem = dir.join("self-signed.pem");
         let self_signed = common::serve_with(
-            app17::step(),
+            steps::app17(),
             Config {
                 tls: TlsSetting::SelfSigned {
                     cert_out: Some(self_signed_pem.clone()),
@@ -87,7 +81,7 @@ fn setup() -> &'static Setup {
         let (cert, key) = make_certificate_files(&dir, &[NAME], Validity::Current);
         let files_cert = first_certificate(&cert);
         let with_files = common::serve_with(
-            app17::step(),
+            steps::app17(),
             Config {
                 tls: TlsSetting::Files {
                     cert: cert.clone(),
@@ -125,7 +119,7 @@ fn start_behind_nginx(dir: &Path, cert: &Path, key: &Path) -> (Server, Nginx) {
     // nginx knows the server's port: choose nginx's port first.
     let https_port = common::browser::free_port();
     let server = common::serve_with(
-        app17::step(),
+        steps::app17(),
         Config {
             public_origin: Some(format!("https://{NAME}:{https_port}")),
             ..Config::default()

@@ -22,12 +22,25 @@ use std::time::Instant;
 
 use super::rate::TokenBucket;
 
-/// The caps, as configured.
+/// The caps, as an operator sets them (`MAX_SOCKETS`, `MAX_SOCKETS_PER_IP`,
+/// `NEW_SOCKETS_PER_IP_PER_MINUTE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Caps {
-    pub max_sockets: usize,
+    /// `None`: as many as the process's file limit allows (the server works
+    /// that ceiling out at start and never admits more, whatever is set).
+    pub max_sockets: Option<usize>,
     pub max_sockets_per_ip: usize,
     pub new_sockets_per_ip_per_minute: u32,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Caps {
+            max_sockets: None,
+            max_sockets_per_ip: MAX_SOCKETS_PER_IP,
+            new_sockets_per_ip_per_minute: NEW_SOCKETS_PER_IP_PER_MINUTE,
+        }
+    }
 }
 
 /// 32 open sockets from one address: a household or an office behind one
@@ -82,6 +95,8 @@ struct State {
 #[derive(Clone, Debug)]
 pub struct Admission {
     caps: Caps,
+    /// All sockets together: the configured cap under the file ceiling.
+    max_sockets: usize,
     state: Arc<Mutex<State>>,
 }
 
@@ -93,11 +108,20 @@ pub struct Permit {
 }
 
 impl Admission {
-    pub fn new(caps: Caps) -> Admission {
+    /// Counts under `caps`, and never more than `ceiling` sockets in all.
+    pub fn new(caps: Caps, ceiling: usize) -> Admission {
         Admission {
             caps,
+            max_sockets: caps
+                .max_sockets
+                .map_or(ceiling, |wanted| wanted.min(ceiling)),
             state: Arc::default(),
         }
+    }
+
+    /// The most sockets it admits at once.
+    pub fn max_sockets(&self) -> usize {
+        self.max_sockets
     }
 
     /// Admits one more socket from `ip`, or says why not.
@@ -105,8 +129,8 @@ impl Admission {
         let address = counted_as(ip);
         let mut state = lock(&self.state);
         state.forget_idle_addresses(now);
-        if state.open >= self.caps.max_sockets {
-            return Err(Refusal::ServerFull(self.caps.max_sockets));
+        if state.open >= self.max_sockets {
+            return Err(Refusal::ServerFull(self.max_sockets));
         }
         let caps = self.caps;
         let entry = state.by_address.entry(address).or_insert_with(|| Address {
@@ -134,7 +158,8 @@ impl Admission {
     }
 
     /// Open sockets now (all addresses).
-    pub fn open(&self) -> usize {
+    #[cfg(test)]
+    fn open(&self) -> usize {
         lock(&self.state).open
     }
 }
@@ -193,11 +218,25 @@ mod tests {
     use std::time::Duration;
 
     fn caps(max: usize, per_ip: usize, per_minute: u32) -> Admission {
-        Admission::new(Caps {
+        Admission::new(
+            Caps {
+                max_sockets: Some(max),
+                max_sockets_per_ip: per_ip,
+                new_sockets_per_ip_per_minute: per_minute,
+            },
+            usize::MAX,
+        )
+    }
+
+    #[test]
+    fn the_file_ceiling_holds_whatever_is_configured() {
+        let wanted = |max| Caps {
             max_sockets: max,
-            max_sockets_per_ip: per_ip,
-            new_sockets_per_ip_per_minute: per_minute,
-        })
+            ..Caps::default()
+        };
+        assert_eq!(Admission::new(wanted(None), 500).max_sockets(), 500);
+        assert_eq!(Admission::new(wanted(Some(900)), 500).max_sockets(), 500);
+        assert_eq!(Admission::new(wanted(Some(20)), 500).max_sockets(), 20);
     }
 
     fn ip(text: &str) -> IpAddr {

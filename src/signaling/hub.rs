@@ -1,11 +1,10 @@
-//! The hub: the one owner of the open sockets, and the step's relay policy.
+//! The hub: the one lock around the signaling state, and nothing else.
 //!
 //! Sessions reach it through a cloneable [`HubHandle`]; nothing else touches
-//! its state. The hub keeps the registry ([`Peers`]: each socket's id and
-//! bounded outgoing queue) and hands every arrival, message and departure to
-//! the step's [`Relay`], which decides who gets what:
-//! [`super::relay::broadcast`] for steps 07-14, [`super::relay::rooms`] for
-//! 15-17.
+//! its state. Behind the lock are the registry ([`Peers`]: each socket's id
+//! and bounded outgoing queue) and the step's policy ([`Rules`]), which
+//! decides who gets what: `policy/broadcast.rs` for steps 07-14,
+//! `policy/direct.rs` for 15-16, `policy/rooms.rs` for 17.
 //!
 //! ## A lock, not a task
 //!
@@ -19,35 +18,16 @@
 //! the relaying itself. The side-by-side bench (`benches/compare.rs`) showed
 //! that hop as a large share of the server's CPU per message, so it went.
 //!
-//! The hub only ever `try_send`s to a queue, so a page that stops reading can
-//! never make the hub (and so everyone else) wait. The queue holds everything
-//! the room may legitimately send at once ([`super::Limits::outgoing_queue`]),
-//! so a reading page never finds it full; a page whose queue stays full for
-//! the write timeout has stopped reading, and is dropped.
+//! The hub never waits for a page: see [`Peers::send`].
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::message::{ClientMessage, ErrorCode, ServerMessage};
-use super::relay::Relay;
-use super::{Limits, Policy};
-use crate::random::random_hex;
-
-/// A socket's id: random and unguessable, so a page cannot address (or
-/// impersonate) a peer it was not told about.
-pub type PeerId = Arc<str>;
-
-/// Text queued for one socket. A `ByteString` is what the socket writes, and
-/// its clones share one buffer: a message for a whole room is one allocation.
-pub type Outgoing = bytestring::ByteString;
-
-/// The hub could not make an id for a new socket (the system's random
-/// source failed); that one socket is refused, everyone else goes on.
-#[derive(Debug, PartialEq, Eq)]
-pub struct NoId;
+use super::limits::Limits;
+use super::peers::{new_peer_id, short, NoId, Outgoing, PeerId, Peers};
+use super::policy::{Policy, Rules};
+use super::protocol::Request;
 
 /// The way to reach the hub; clone it freely.
 #[derive(Clone)]
@@ -58,8 +38,8 @@ pub struct HubHandle {
 impl HubHandle {
     /// The hub, for the length of one synchronous call.
     fn lock(&self) -> MutexGuard<'_, Hub> {
-        // A panic inside a relay policy is a bug, but it must not take every
-        // later socket down with it: carry on with the state as it was left.
+        // A panic inside a policy is a bug, but it must not take every later
+        // socket down with it: carry on with the state as it was left.
         self.hub.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -71,43 +51,44 @@ impl HubHandle {
     /// Unregisters a socket (announcing it to its room). Safe to call for a
     /// peer the hub already dropped.
     pub fn leave(&self, id: &PeerId) {
-        self.lock().leave(id);
+        let mut hub = self.lock();
+        hub.unregister(id);
+        hub.drop_stalled();
     }
 
-    /// Relays a page's parsed message.
-    pub fn message(&self, from: &PeerId, message: ClientMessage) {
-        self.lock().relay(from, message);
+    /// Hands a page's request to the policy.
+    pub fn request(&self, from: &PeerId, request: Request) {
+        let mut hub = self.lock();
+        let Hub { peers, rules, .. } = &mut *hub;
+        rules.request(peers, from, request);
+        hub.drop_stalled();
     }
 
     /// How many sockets are registered now (tests and logs use it).
     pub fn peer_count(&self) -> usize {
-        self.lock().peers.map.len()
+        self.lock().peers.len()
     }
 
     /// How many rooms have members now.
     pub fn room_count(&self) -> usize {
-        self.lock().relay.room_count()
+        self.lock().rules.room_count()
     }
 }
 
 /// Makes the hub for `policy` and returns its handle.
-pub fn create(policy: Policy, limits: Limits) -> HubHandle {
+pub fn create(policy: Policy, limits: &Limits) -> HubHandle {
     create_with_ids(policy, limits, new_peer_id)
 }
 
 /// [`create`], with ids from `make_id` (tests make it fail).
 pub fn create_with_ids(
     policy: Policy,
-    limits: Limits,
+    limits: &Limits,
     make_id: impl FnMut() -> Result<PeerId, NoId> + Send + 'static,
 ) -> HubHandle {
     let hub = Hub {
-        peers: Peers {
-            map: HashMap::new(),
-            stalled_after: limits.send_timeout,
-            stalled: Vec::new(),
-        },
-        relay: policy.relay(limits.room_size),
+        peers: Peers::new(limits.send_timeout),
+        rules: policy.rules(limits),
         make_id: Box::new(make_id),
     };
     HubHandle {
@@ -115,101 +96,9 @@ pub fn create_with_ids(
     }
 }
 
-struct Peer {
-    outbox: mpsc::Sender<Outgoing>,
-    /// Since when its queue has been full, if it is now.
-    full_since: Option<Instant>,
-}
-
-/// What a queued message is to its receiver, which decides what a full queue means.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Delivery {
-    /// Something another page or the server needs it to have.
-    Relay,
-    /// The answer to its own refused message: advice, which it may miss.
-    Reply,
-}
-
-/// The registry: every open socket's queue. Relay policies send through it.
-pub struct Peers {
-    map: HashMap<PeerId, Peer>,
-    /// How long a queue may stay full before its peer counts as gone.
-    stalled_after: Duration,
-    /// Peers found stalled while sending, dropped once the command is done.
-    stalled: Vec<PeerId>,
-}
-
-impl Peers {
-    /// Every registered id.
-    pub fn ids(&self) -> impl Iterator<Item = &PeerId> {
-        self.map.keys()
-    }
-
-    /// Queues `text` for `to`, never waiting.
-    ///
-    /// A full queue means the page is behind by more than its whole room may
-    /// send at once. The message is not queued; a reply (advice about the
-    /// peer's own refused message) is simply skipped, and a peer whose queue
-    /// has stayed full for the write timeout has stopped reading and is
-    /// dropped. (Its session's own write timeout usually gets there first.)
-    pub fn send(&mut self, to: &PeerId, text: Outgoing, delivery: Delivery) {
-        let Some(peer) = self.map.get_mut(to) else {
-            return;
-        };
-        match peer.outbox.try_send(text) {
-            Ok(()) => peer.full_since = None,
-            // Its session has ended and is about to unregister it.
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-            Err(mpsc::error::TrySendError::Full(_)) if delivery == Delivery::Reply => {
-                log::debug!("peer {}: a reply skipped, its queue is full", short(to));
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                let now = Instant::now();
-                let since = *peer.full_since.get_or_insert(now);
-                if now.duration_since(since) >= self.stalled_after {
-                    log::info!(
-                        "peer {} dropped: its queue stayed full for {:?} (not reading)",
-                        short(to),
-                        self.stalled_after
-                    );
-                    self.stalled.push(to.clone());
-                } else {
-                    log::warn!(
-                        "peer {}: queue full, a message for it was not queued",
-                        short(to)
-                    );
-                }
-            }
-        }
-    }
-
-    /// Sends `message` to `to`.
-    pub fn send_message(&mut self, to: &PeerId, message: &ServerMessage<'_>) {
-        self.send(to, Outgoing::from(message.to_text()), Delivery::Relay);
-    }
-
-    /// Sends one message to each of `members`, serialized once.
-    pub fn announce<'a>(
-        &mut self,
-        members: impl IntoIterator<Item = &'a PeerId>,
-        message: &ServerMessage<'_>,
-    ) {
-        let text = Outgoing::from(message.to_text());
-        for id in members {
-            self.send(id, text.clone(), Delivery::Relay);
-        }
-    }
-
-    /// Tells `to` why its message was refused.
-    pub fn refuse(&mut self, to: &PeerId, code: ErrorCode, message: &str) {
-        let text = ServerMessage::error(code, message).to_text();
-        self.send(to, Outgoing::from(text), Delivery::Reply);
-    }
-}
-
 struct Hub {
     peers: Peers,
-    relay: Box<dyn Relay>,
+    rules: Box<dyn Rules>,
     make_id: Box<dyn FnMut() -> Result<PeerId, NoId> + Send>,
 }
 
@@ -218,69 +107,32 @@ impl Hub {
         let id = (self.make_id)().inspect_err(|NoId| {
             log::error!("no id for a new socket: the system random source failed");
         })?;
-        let peer = Peer {
-            outbox,
-            full_since: None,
-        };
-        self.peers.map.insert(id.clone(), peer);
-        self.relay.arrived(&mut self.peers, &id);
-        log::info!(
-            "peer {} connected ({} open)",
-            short(&id),
-            self.peers.map.len()
-        );
+        self.peers.insert(id.clone(), outbox);
+        self.rules.arrived(&mut self.peers, &id);
+        log::info!("peer {} connected ({} open)", short(&id), self.peers.len());
         self.drop_stalled();
         Ok(id)
     }
 
-    fn relay(&mut self, from: &PeerId, message: ClientMessage) {
-        self.relay.message(&mut self.peers, from, message);
-        self.drop_stalled();
-    }
-
-    fn leave(&mut self, id: &PeerId) {
-        self.unregister(id);
-        self.drop_stalled();
-    }
-
     fn unregister(&mut self, id: &PeerId) {
-        // Removed first, so that nothing the relay announces goes to it.
-        if self.peers.map.remove(id).is_some() {
-            self.relay.left(&mut self.peers, id);
-            log::info!("peer {} left ({} open)", short(id), self.peers.map.len());
+        // Removed first, so that nothing the policy announces goes to it.
+        if self.peers.remove(id) {
+            self.rules.left(&mut self.peers, id);
+            log::info!("peer {} left ({} open)", short(id), self.peers.len());
         }
     }
 
-    /// Peers found stalled while relaying leave like any other.
+    /// Peers found stalled while sending leave like any other.
     fn drop_stalled(&mut self) {
-        while let Some(id) = self.peers.stalled.pop() {
+        while let Some(id) = self.peers.take_stalled() {
             self.unregister(&id);
         }
     }
 }
 
-/// 128 random bits as hex.
-fn new_peer_id() -> Result<PeerId, NoId> {
-    random_hex(16).map(Arc::from).map_err(|_| NoId)
-}
-
-/// The first characters of an id, enough to follow one peer in the logs.
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn peer_ids_are_long_random_and_distinct() {
-        let a = new_peer_id().unwrap();
-        let b = new_peer_id().unwrap();
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
-    }
 
     /// If no id can be made for one socket, that socket is refused and the
     /// others keep their registrations and their messages.
@@ -288,7 +140,7 @@ mod tests {
     fn a_failed_id_refuses_one_join_and_nothing_else() {
         actix_web::rt::System::new().block_on(async {
             let mut made = 0;
-            let hub = create_with_ids(Policy::Broadcast, Limits::default(), move || {
+            let hub = create_with_ids(Policy::Broadcast, &Limits::default(), move || {
                 made += 1;
                 if made == 2 {
                     Err(NoId)
@@ -302,17 +154,17 @@ mod tests {
             let alice = hub.join(alice_out).unwrap();
             assert_eq!(hub.join(bob_out), Err(NoId));
             let carol = hub.join(carol_out).unwrap();
-            hub.message(
+            hub.request(
                 &alice,
-                ClientMessage::parse(r#"{"type":"chat","text":"hi"}"#).unwrap(),
+                Request::parse(r#"{"type":"chat","text":"hi"}"#).unwrap(),
             );
             assert_eq!(
                 &*carol_in.recv().await.unwrap(),
                 r#"{"type":"chat","text":"hi"}"#
             );
-            hub.message(
+            hub.request(
                 &carol,
-                ClientMessage::parse(r#"{"type":"chat","text":"back"}"#).unwrap(),
+                Request::parse(r#"{"type":"chat","text":"back"}"#).unwrap(),
             );
             assert_eq!(
                 &*alice_in.recv().await.unwrap(),

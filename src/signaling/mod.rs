@@ -1,244 +1,40 @@
 //! The signaling socket: `GET /ws` (introduced by step 07).
 //!
-//! Pages send JSON text messages; the server checks the envelope and relays
-//! them according to the step's [`Policy`]. The socket's loop is in
-//! [`session`], the shared state in [`hub`], the wire types in [`message`].
+//! Pages send JSON text messages; the server checks each one and relays it
+//! according to the step's [`Policy`]. The files form a one-way chain, each
+//! using only the ones above it, so they read in this order:
+//!
+//! | file | job |
+//! |---|---|
+//! | `limits.rs` | the limits every socket lives under, with the reason for each value |
+//! | `protocol.rs` | the wire types: a page's `Request`, the `ServerMessage`s; `splice.rs` keeps a message's own bytes for relaying |
+//! | `peers.rs` | the registry: each socket's id and bounded outgoing queue |
+//! | `policy/` | who gets each message: `broadcast.rs` (07-14), `direct.rs` (15-16), `rooms.rs` (17), and the name rules (`display_names.rs`) |
+//! | `hub.rs` | the one lock around the registry and the policy |
+//! | `session.rs` | one socket's loop: read, heartbeat, rate limit, write |
+//! | `route.rs` | the HTTP side: `Origin` check (`origin.rs`), caps (`admission.rs`), frame sizes (`frame_guard.rs`), the upgrade |
+//!
+//! `rate.rs` (a token bucket) serves both the session and the caps.
+//! Only what a step, a test or an operator chooses is public here: the
+//! [`Policy`], the [`Limits`] and their defaults, and the connection [`Caps`].
 
-pub mod admission;
-pub mod frame_guard;
-pub mod hub;
-pub mod message;
-pub mod origin;
-pub mod rate;
-pub mod relay;
-pub mod session;
+pub(crate) mod admission;
+mod frame_guard;
+pub(crate) mod hub;
+mod limits;
+mod origin;
+mod peers;
+mod policy;
+mod protocol;
+mod rate;
+pub(crate) mod route;
+mod session;
+mod splice;
 
-use std::net::IpAddr;
-use std::time::{Duration, Instant};
-
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
-use tokio::sync::watch;
-
-use crate::host_names::ServerNames;
-
-/// How the server relays messages: each is a file of [`relay`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
-    /// Steps 07-14: every valid message goes, unchanged, to every other socket.
-    Broadcast,
-    /// Steps 15-16: ids, `join` announced to the others, each message to its `to`.
-    Direct,
-    /// Step 17: as direct, inside named rooms with a size limit.
-    Rooms,
-}
-
-impl Policy {
-    /// The policy's code, for rooms of `room_size` members at most.
-    pub fn relay(self, room_size: usize) -> Box<dyn relay::Relay> {
-        match self {
-            Policy::Broadcast => Box::new(relay::broadcast::Broadcast),
-            Policy::Direct => Box::new(relay::rooms::Rooms::one_room(room_size)),
-            Policy::Rooms => Box::new(relay::rooms::Rooms::named(room_size)),
-        }
-    }
-}
-
-/// The limits every socket lives under. Each default is a constant with the
-/// reason for its value; tests shorten the timings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest message accepted; a larger frame closes the socket with 1009.
-    pub max_message_bytes: usize,
-    /// Sustained messages per second a socket may send.
-    pub messages_per_second: u32,
-    /// Messages a socket may send at once before the rate applies.
-    pub burst: u32,
-    /// Refused messages in a row after which the socket is closed (1008).
-    pub flood_close_after: u32,
-    /// Messages that may wait for one socket; see [`Limits::outgoing_queue_for`].
-    pub outgoing_queue: usize,
-    /// How often the server pings each socket.
-    pub heartbeat_interval: Duration,
-    /// Silence after which a socket is considered dead and closed.
-    pub client_timeout: Duration,
-    /// Longest a single write to a socket may take.
-    pub send_timeout: Duration,
-    /// Most members a room may have (direct and rooms policies).
-    pub room_size: usize,
-}
-
-/// 64 KiB: an SDP with many candidates is under 10 KiB, and a chat line far
-/// less. It is also actix-ws's default frame limit.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// 20 a second sustained: trickle ICE sends a dozen candidates per connection
-/// in a second or two, and a person chats far slower.
-pub const MESSAGES_PER_SECOND: u32 = 20;
-/// 100 at once: a newcomer to a full room of 4 answers three offers and
-/// trickles their candidates at the same moment (3 x
-/// [`SETUP_MESSAGES_PER_PEER`] = 75). Larger rooms raise it, see
-/// [`Limits::with_room_size`].
-pub const BURST: u32 = 100;
-/// Messages one connection's setup may send at once: the offer or answer and
-/// its trickled candidates (a dozen is typical, more on machines with several
-/// network interfaces).
-pub const SETUP_MESSAGES_PER_PEER: u32 = 25;
-// Checked when compiling: the default burst covers a newcomer to a default room.
-const _: () = assert!((ROOM_SIZE as u32 - 1) * SETUP_MESSAGES_PER_PEER <= BURST);
-/// 200 refusals in a row is a flood, not a burst: close the socket.
-pub const FLOOD_CLOSE_AFTER: u32 = 200;
-/// The queue for the default room and burst: see [`Limits::outgoing_queue_for`].
-pub const OUTGOING_QUEUE: usize = Limits::outgoing_queue_for(ROOM_SIZE, BURST);
-/// Ping every 10 s: proxies and NATs commonly drop idle TCP after 30-60 s.
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
-/// 30 s without a frame (three missed pings) means the page is gone.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
-/// 10 s for one write: longer means the page's connection is stuck.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// 4 people: in a mesh each member uploads one stream per other member, so
-/// a room of 4 uploads 3 streams from every laptop; more needs an SFU.
-pub const ROOM_SIZE: usize = 4;
-
-impl Limits {
-    /// These limits for rooms of `room_size` members. The burst grows with
-    /// the room so that a newcomer can answer every member at once without
-    /// being rate-limited: a refused candidate could cost a connection.
-    pub fn with_room_size(self, room_size: usize) -> Limits {
-        let others = u32::try_from(room_size.saturating_sub(1)).unwrap_or(u32::MAX);
-        let burst = self
-            .burst
-            .max(others.saturating_mul(SETUP_MESSAGES_PER_PEER));
-        Limits {
-            room_size,
-            burst,
-            outgoing_queue: self
-                .outgoing_queue
-                .max(Limits::outgoing_queue_for(room_size, burst)),
-            ..self
-        }
-    }
-
-    /// How many messages one socket's queue must hold so that a page that
-    /// reads never finds it full: every other member of its room sending a
-    /// whole burst to it at once, its own burst of refused messages answered,
-    /// and a join or leave announcement per member. Capacity costs nothing
-    /// until used (the queue grows in small blocks); what is queued is
-    /// bounded by the senders' rate limits and the write timeout.
-    pub const fn outgoing_queue_for(room_size: usize, burst: u32) -> usize {
-        room_size * burst as usize + 2 * room_size
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_message_bytes: MAX_MESSAGE_BYTES,
-            messages_per_second: MESSAGES_PER_SECOND,
-            burst: BURST,
-            flood_close_after: FLOOD_CLOSE_AFTER,
-            outgoing_queue: OUTGOING_QUEUE,
-            heartbeat_interval: HEARTBEAT_INTERVAL,
-            client_timeout: CLIENT_TIMEOUT,
-            send_timeout: SEND_TIMEOUT,
-            room_size: ROOM_SIZE,
-        }
-    }
-}
-
-/// Everything the `/ws` route needs, shared by the server's workers.
-#[derive(Clone)]
-pub struct Signaling {
-    pub hub: hub::HubHandle,
-    pub limits: Limits,
-    pub admission: admission::Admission,
-    pub names: ServerNames,
-    pub allowed_origins: Vec<String>,
-    pub shutdown: watch::Receiver<bool>,
-}
-
-/// `GET /ws`: checks the origin and the caps, upgrades, and runs the socket's loop.
-pub async fn websocket(
-    req: HttpRequest,
-    body: web::Payload,
-    signaling: web::Data<Signaling>,
-) -> actix_web::Result<HttpResponse> {
-    if !origin::is_allowed(&req, &signaling.names, &signaling.allowed_origins) {
-        log::info!(
-            "refused a socket from origin {:?}",
-            req.headers().get(header::ORIGIN)
-        );
-        return Ok(HttpResponse::Forbidden().body("origin not allowed\n"));
-    }
-    let Some(peer_ip) = req.peer_addr().map(|addr| addr.ip()) else {
-        return Ok(HttpResponse::BadRequest().body("no peer address\n"));
-    };
-    let permit = match signaling.admission.admit(peer_ip, Instant::now()) {
-        Ok(permit) => permit,
-        Err(refusal) => return Ok(refuse(refusal, peer_ip)),
-    };
-    let limits = signaling.limits;
-    // The size guard reads frame headers before actix-ws buffers a payload.
-    let (body, oversized) = frame_guard::guard(&req, body, limits.max_message_bytes).await?;
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream
-        .max_frame_size(limits.max_message_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(limits.max_message_bytes);
-    // actix-ws's stream is not Send: it must run on this worker's own runtime.
-    actix_web::rt::spawn(session::run(
-        session::Connection {
-            session,
-            stream,
-            oversized,
-            permit,
-        },
-        signaling.hub.clone(),
-        limits,
-        signaling.shutdown.clone(),
-    ));
-    Ok(response)
-}
-
-/// The answer to a socket over a cap: a status and a sentence, at once.
-fn refuse(refusal: admission::Refusal, peer_ip: IpAddr) -> HttpResponse {
-    log::info!("refused a socket from {peer_ip}: {refusal}");
-    let mut response = match refusal {
-        admission::Refusal::ServerFull(_) => HttpResponse::ServiceUnavailable(),
-        _ => HttpResponse::TooManyRequests(),
-    };
-    response
-        .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()))
-        .body(format!("{refusal}\n"))
-}
-
-/// What a refused page is told to wait before trying again.
-const RETRY_AFTER_SECS: u64 = 10;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_burst_covers_a_newcomer_answering_a_full_room() {
-        // The default room of 4 fits in the default burst...
-        let small = Limits::default().with_room_size(ROOM_SIZE);
-        assert_eq!(small.burst, BURST);
-        // ...and a room of 16 raises it to 15 connections' worth.
-        let large = Limits::default().with_room_size(16);
-        assert_eq!(large.room_size, 16);
-        assert_eq!(large.burst, 15 * SETUP_MESSAGES_PER_PEER);
-        assert_eq!(large.messages_per_second, MESSAGES_PER_SECOND);
-    }
-
-    #[test]
-    fn the_queue_holds_a_whole_room_bursting_at_once() {
-        for room_size in [2, ROOM_SIZE, 16] {
-            let limits = Limits::default().with_room_size(room_size);
-            let others = (room_size - 1) * limits.burst as usize;
-            assert!(
-                limits.outgoing_queue >= others + limits.burst as usize,
-                "room of {room_size}: {limits:?}"
-            );
-        }
-    }
-}
+pub use admission::{Caps, MAX_SOCKETS_PER_IP, NEW_SOCKETS_PER_IP_PER_MINUTE};
+pub use limits::{
+    Limits, BURST, CLIENT_TIMEOUT, FLOOD_CLOSE_AFTER, HEARTBEAT_INTERVAL, MAX_MESSAGE_BYTES,
+    MESSAGES_PER_SECOND, OUTGOING_QUEUE, ROOM_SIZE, SEND_TIMEOUT, SETUP_MESSAGES_PER_PEER,
+};
+pub use policy::display_names::MAX_NAME_CHARS;
+pub use policy::Policy;

@@ -12,10 +12,11 @@ use tokio::sync::{mpsc, watch};
 
 use super::admission::Permit;
 use super::frame_guard::Tripped;
-use super::hub::{HubHandle, NoId, Outgoing, PeerId};
-use super::message::{ClientMessage, ErrorCode, ServerMessage};
+use super::hub::HubHandle;
+use super::limits::Limits;
+use super::peers::{NoId, Outgoing, PeerId};
+use super::protocol::{ErrorCode, Request, ServerMessage};
 use super::rate::TokenBucket;
-use super::Limits;
 
 /// One upgraded socket, as the `/ws` route hands it over.
 pub struct Connection {
@@ -233,8 +234,8 @@ impl Socket {
             return AfterFrame::KeepGoing;
         }
         self.refused_in_a_row = 0;
-        match ClientMessage::parse(text) {
-            Ok(message) => self.hub.message(&self.id, message),
+        match Request::parse(text) {
+            Ok(request) => self.hub.request(&self.id, request),
             Err(refusal) => self.refuse(refusal).await,
         }
         AfterFrame::KeepGoing

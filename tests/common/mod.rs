@@ -1,8 +1,9 @@
-//! Helpers shared by the test binaries: a server on port 0 for any step, and
-//! a real headless Chromium to drive its pages.
+//! Helpers shared by the two test binaries (`tests/server/` and
+//! `tests/pages/`): a server on port 0 for any step, sockets that speak the
+//! protocol, and real headless browsers to drive the pages.
 //!
-//! Each test binary compiles this module on its own and uses only part of it,
-//! hence the `dead_code` allowance.
+//! Each binary compiles this module on its own and the server tests use no
+//! browser, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
 pub mod browser;
@@ -28,13 +29,7 @@ pub fn serve(step: Step) -> Server {
 /// Starts `step`'s server with signaling `limits` that a test shortens
 /// (heartbeats, queues, rate, room size) and default settings otherwise.
 pub fn serve_with_limits(step: Step, limits: Limits) -> Server {
-    serve_with(
-        step,
-        Config {
-            limits,
-            ..Config::default()
-        },
-    )
+    serve(step.with_limits(limits))
 }
 
 /// Starts `step`'s server with `config`, on a loopback port the test binds

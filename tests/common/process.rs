@@ -44,6 +44,17 @@ impl ServerProcess {
     /// `file_limit`, the process starts with that many files at most (its
     /// soft and hard limits, so it cannot raise them).
     pub fn start(example: &str, args: &[&str], file_limit: Option<u64>) -> ServerProcess {
+        ServerProcess::start_with_env(example, args, &[], file_limit)
+    }
+
+    /// [`ServerProcess::start`], with the environment variables `env` set
+    /// for the process.
+    pub fn start_with_env(
+        example: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        file_limit: Option<u64>,
+    ) -> ServerProcess {
         let log = std::env::temp_dir().join(format!(
             "videochat-{example}-{}-{}.log",
             std::process::id(),
@@ -54,6 +65,7 @@ impl ServerProcess {
             .args(["--port", "0"])
             .args(args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("create the log file"));

@@ -72,6 +72,23 @@ pub async fn sync_with_hub(socket: &mut Socket) {
     );
 }
 
+/// Asks to join as `username`: the one chat of steps 15-16 (`room: None`),
+/// or the named room of step 17.
+pub async fn join(socket: &mut Socket, username: &str, room: Option<&str>) {
+    let message = match room {
+        Some(room) => serde_json::json!({"type": "join", "username": username, "room": room}),
+        None => serde_json::json!({"type": "join", "username": username}),
+    };
+    send(socket, message).await;
+}
+
+/// Proves nothing is queued for `socket`: a bad message's error must be the
+/// very next thing it reads.
+pub async fn assert_nothing_queued(socket: &mut Socket) {
+    socket.send(Message::text("not json")).await.expect("send");
+    expect_error(socket, "bad-message").await;
+}
+
 /// Sends `message` as one text frame.
 pub async fn send(socket: &mut Socket, message: Value) {
     socket

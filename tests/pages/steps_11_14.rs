@@ -1,20 +1,8 @@
 //! Steps 11-14: data channel chat, mid-call device changes, the leave
 //! notice, and media from the answering side only; in headless Chromium.
 
-mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/app11.rs"]
-mod app11;
-#[allow(dead_code)]
-#[path = "../examples/app12.rs"]
-mod app12;
-#[allow(dead_code)]
-#[path = "../examples/app13.rs"]
-mod app13;
-#[allow(dead_code)]
-#[path = "../examples/app14.rs"]
-mod app14;
+use crate::common;
+use videochat::steps;
 
 use common::browser::{Engine, Page};
 use common::call::{open_two, start_call, Pair, CONNECTING, QUICK, REMOTE_MEDIA_CLEARED};
@@ -41,7 +29,7 @@ async fn wait_for_chat_lines(page: &Page<'_>, count: usize) {
 /// non-ASCII and markup arrive literally, and empty text is not sent.
 async fn app11_chat_both_ways_literally(alice: Engine, bob: Engine) {
     let pair = Pair::take(alice, bob).await;
-    let server = common::serve(app11::step());
+    let server = common::serve(steps::app11());
     let (alice, bob) = start_call(&pair, &server).await;
     alice
         .wait_for(
@@ -124,7 +112,7 @@ async fn toggle_camera(page: &Page<'_>) {
 /// the other side, without adding transceivers.
 async fn app12_camera_off_and_on_resumes_at_the_peer_from_either_side(alice: Engine, bob: Engine) {
     let pair = Pair::take(alice, bob).await;
-    let server = common::serve(app12::step());
+    let server = common::serve(steps::app12());
     let (alice, bob) = start_call(&pair, &server).await;
     let before = [
         alice.eval(TRANSCEIVERS, vec![]).await,
@@ -199,7 +187,7 @@ fn known_glare_bug(added: &str, alice: Engine, bob: Engine) -> Option<KnownGlare
 async fn offers_cross(alice_engine: Engine, bob_engine: Engine, first: &str, added: &str) {
     let known_bug = known_glare_bug(added, alice_engine, bob_engine);
     let pair = Pair::take(alice_engine, bob_engine).await;
-    let server = common::serve(app12::step());
+    let server = common::serve(steps::app12());
     let (alice, bob) = open_two(&pair, &server).await;
     for page in [&alice, &bob] {
         page.set_device(first, true).await;
@@ -403,7 +391,7 @@ async fn app13_leave_and_tab_close_reach_the_peer_at_once(alice: Engine, bob: En
         LEAVE_NOTICED
     };
     let pair = Pair::take(alice, bob).await;
-    let server = common::serve(app13::step());
+    let server = common::serve(steps::app13());
 
     let (alice, bob) = start_call(&pair, &server).await;
     alice.click("#leave").await;
@@ -441,7 +429,7 @@ crate::in_each_pairing!(app13_leave_and_tab_close_reach_the_peer_at_once);
 /// its sound; the same when the answering side turns them on mid-call.
 async fn app14_media_from_the_answering_side_only(alice: Engine, bob: Engine) {
     let pair = Pair::take(alice, bob).await;
-    let server = common::serve(app14::step());
+    let server = common::serve(steps::app14());
     let (alice, bob) = open_two(&pair, &server).await;
     bob.turn_devices_on().await;
     alice.click("#send-offer").await;

@@ -6,26 +6,8 @@
 //! screen and uncovered (`Page::tap` checks). After joining, the join form
 //! must be gone: its `display: flex` once overrode the `hidden` attribute.
 
-mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/app02.rs"]
-mod app02;
-#[allow(dead_code)]
-#[path = "../examples/app07.rs"]
-mod app07;
-#[allow(dead_code)]
-#[path = "../examples/app15.rs"]
-mod app15;
-#[allow(dead_code)]
-#[path = "../examples/app16.rs"]
-mod app16;
-#[allow(dead_code)]
-#[path = "../examples/app17.rs"]
-mod app17;
-#[allow(dead_code)]
-#[path = "../examples/app18.rs"]
-mod app18;
+use crate::common;
+use videochat::steps;
 
 use common::browser::{browser, BrowserTurn, Page};
 use common::call::QUICK;
@@ -73,12 +55,12 @@ fn devices_fit(step: Step, needle: &str) {
 
 #[test]
 fn app02_fits_a_phone_and_its_boxes_can_be_tapped() {
-    devices_fit(app02::step(), "ready");
+    devices_fit(steps::app02(), "ready");
 }
 
 #[test]
 fn app07_fits_a_phone_and_its_boxes_can_be_tapped() {
-    devices_fit(app07::step(), "connected");
+    devices_fit(steps::app07(), "connected");
 }
 
 /// Joins on a phone by typing and tapping Join; `room` for steps 17 on.
@@ -118,12 +100,12 @@ fn join_fits(step: Step) {
 
 #[test]
 fn app15_joins_by_tapping_on_a_phone_and_fits() {
-    join_fits(app15::step());
+    join_fits(steps::app15());
 }
 
 #[test]
 fn app16_joins_by_tapping_on_a_phone_and_fits() {
-    join_fits(app16::step());
+    join_fits(steps::app16());
 }
 
 /// Steps 17 and 18: two phones (a small and a large one) join a room by
@@ -169,12 +151,12 @@ fn call_between_phones(step: Step) {
 
 #[test]
 fn app17_call_between_two_phones_by_tapping() {
-    call_between_phones(app17::step());
+    call_between_phones(steps::app17());
 }
 
 #[test]
 fn app18_call_between_two_phones_by_tapping() {
-    call_between_phones(app18::step());
+    call_between_phones(steps::app18());
 }
 
 /// On a laptop-sized window too, joining hides the join form: with the
@@ -183,7 +165,7 @@ fn app18_call_between_two_phones_by_tapping() {
 fn app17_and_app18_hide_the_join_form_after_joining_on_a_laptop() {
     run(async {
         let browser = browser().await;
-        for step in [app17::step(), app18::step()] {
+        for step in [steps::app17(), steps::app18()] {
             let server = common::serve(step);
             let page = browser.open("alice", &server.url()).await;
             page.wait_for_status("type your name", QUICK).await;

@@ -3,11 +3,8 @@
 //! travels over the data channel; the level comes from getStats(), which
 //! both engines fill in).
 
-mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/app18.rs"]
-mod app18;
+use crate::common;
+use videochat::steps;
 
 use std::time::{Duration, Instant};
 
@@ -44,7 +41,7 @@ async fn expect_told(bob: &Page<'_>, device: &str, state: &str) {
 /// within two seconds, and turning it on again clears it.
 async fn app18_a_device_turned_off_shows_on_the_others_tiles(alice: Engine, bob: Engine) {
     let pair = Pair::take(alice, bob).await;
-    let server = common::serve(app18::step());
+    let server = common::serve(steps::app18());
     let (alice, bob) = alice_and_bob_in_room(pair.alice(), pair.bob(), &server.url(), "mute").await;
     expect_told(&bob, "microphone", "on").await;
     expect_told(&bob, "camera", "on").await;
@@ -69,7 +66,7 @@ async fn app18_the_speaking_ring_lights_only_for_a_member_whose_microphone_is_on
     bob: Engine,
 ) {
     let pair = Pair::take(alice, bob).await;
-    let server = common::serve(app18::step());
+    let server = common::serve(steps::app18());
     let (alice, bob) =
         alice_and_bob_in_room(pair.alice(), pair.bob(), &server.url(), "speak").await;
     bob.set_device("microphone", false).await;
@@ -120,7 +117,7 @@ crate::in_each_pairing!(app18_the_speaking_ring_lights_only_for_a_member_whose_m
 fn app18_leave_turns_every_device_off_in_firefox() {
     run(async {
         let browser = firefox().await;
-        let server = common::serve(app18::step());
+        let server = common::serve(steps::app18());
         let alice = join_room(&browser, &server.url(), "Alice", "leaving").await;
         leave_and_expect_every_device_off(&alice, 2).await;
         alice.assert_no_uncaught_errors().await;

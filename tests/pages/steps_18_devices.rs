@@ -11,11 +11,8 @@
 //! whatever size the encoder chose; and it picks the entire screen for
 //! `getDisplayMedia` without asking.
 
-mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/app18.rs"]
-mod app18;
+use crate::common;
+use videochat::steps;
 
 use std::time::Duration;
 
@@ -80,7 +77,7 @@ async fn wait_until_sending(page: &Page<'_>, label: &str) {
 fn app18_switching_camera_mid_call_keeps_frames_and_transceivers() {
     run(async {
         let browser = chromium().await;
-        let server = common::serve(app18::step());
+        let server = common::serve(steps::app18());
         let (alice, bob) = in_a_call(&browser, &server.url(), "switch").await;
 
         let cameras = alice
@@ -170,7 +167,7 @@ async fn expect_picture_shape(bob: &Page<'_>, wanted: &str) {
 fn app18_screen_sharing_replaces_the_camera_and_the_camera_returns() {
     run(async {
         let browser = chromium().await;
-        let server = common::serve(app18::step());
+        let server = common::serve(steps::app18());
         let (alice, bob) = in_a_call(&browser, &server.url(), "share").await;
         let before = sending(&alice).await;
         expect_picture_shape(&bob, "camera").await;
@@ -222,7 +219,7 @@ fn app18_screen_sharing_replaces_the_camera_and_the_camera_returns() {
 fn app18_leave_ends_the_shared_screen_and_every_device() {
     run(async {
         let browser = chromium().await;
-        let server = common::serve(app18::step());
+        let server = common::serve(steps::app18());
         let alice = join_room(&browser, &server.url(), "Alice", "leaving").await;
         alice.click("#share-screen").await;
         alice
@@ -259,7 +256,7 @@ async fn options(page: &Page<'_>, select: &str) -> Vec<Json> {
 fn app18_microphone_picker_and_a_camera_plugged_in_mid_call() {
     run(async {
         let browser = chromium().await;
-        let server = common::serve(app18::step());
+        let server = common::serve(steps::app18());
         let url = server.url();
         let alice = browser.open("alice", &url).await;
         alice

@@ -1,13 +1,7 @@
 //! Steps 01 and 02 in a real headless Chromium with fake devices.
 
-mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/app01.rs"]
-mod app01;
-#[allow(dead_code)]
-#[path = "../examples/app02.rs"]
-mod app02;
+use crate::common;
+use videochat::steps;
 
 use std::time::Duration;
 
@@ -30,7 +24,7 @@ const LIVE_TRACKS: &str =
 fn app01_page_loads_and_its_script_runs() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app01::step());
+        let server = common::serve(steps::app01());
         let page = browser.open("app01", &server.url()).await;
         assert_eq!(page.text("h1").await, "My Video Chat");
         page.wait_for_status("ready", QUICK).await;
@@ -46,7 +40,7 @@ fn app01_page_loads_and_its_script_runs() {
 fn the_content_security_policy_blocks_inline_script_and_is_watched() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app01::step());
+        let server = common::serve(steps::app01());
         let page = browser.open("app01", &server.url()).await;
         page.wait_for_status("ready", QUICK).await;
         page.assert_no_uncaught_errors().await;
@@ -78,7 +72,7 @@ fn the_content_security_policy_blocks_inline_script_and_is_watched() {
 /// Step 02: ticking Camera shows moving local video; unticking stops every camera track.
 async fn app02_camera_on_shows_frames_and_off_stops_tracks(engine: Engine) {
     let browser = engine.turn().await;
-    let server = common::serve(app02::step());
+    let server = common::serve(steps::app02());
     let page = browser.open("app02", &server.url()).await;
     page.wait_for_status("ready", QUICK).await;
 
@@ -115,7 +109,7 @@ crate::in_each_engine!(app02_camera_on_shows_frames_and_off_stops_tracks);
 /// Step 02: the microphone box starts and stops its own track, leaving the camera alone.
 async fn app02_microphone_toggles_independently(engine: Engine) {
     let browser = engine.turn().await;
-    let server = common::serve(app02::step());
+    let server = common::serve(steps::app02());
     let page = browser.open("app02", &server.url()).await;
     page.wait_for_status("ready", QUICK).await;
 
@@ -134,7 +128,7 @@ crate::in_each_engine!(app02_microphone_toggles_independently);
 /// Step 02: each getUserMedia failure gives its own readable message and unticks only its box.
 async fn app02_device_failures_are_explained_and_untick_only_that_box(engine: Engine) {
     let browser = engine.turn().await;
-    let server = common::serve(app02::step());
+    let server = common::serve(steps::app02());
     let page = browser.open("app02", &server.url()).await;
     page.wait_for_status("ready", QUICK).await;
     page.click("#microphone").await;
@@ -182,7 +176,7 @@ crate::in_each_engine!(app02_device_failures_are_explained_and_untick_only_that_
 /// Step 02: without getUserMedia (an insecure page), ticking a box explains why and unticks it.
 async fn app02_without_media_devices_explains_secure_contexts(engine: Engine) {
     let browser = engine.turn().await;
-    let server = common::serve(app02::step());
+    let server = common::serve(steps::app02());
     let page = browser.open("app02", &server.url()).await;
     page.wait_for_status("ready", QUICK).await;
     page.eval(

@@ -1,42 +1,29 @@
 //! The direct (steps 15-16) and rooms (step 17) policies over real
 //! WebSockets: ids, join and leave announcements, delivery to one peer with
 //! the server's `from`, and every refusal. The servers are the examples' own
-//! (`app16::step()`, `app17::step()`).
+//! (`steps::app16()`, `steps::app17()`).
 
-mod common;
+use crate::common;
+use videochat::steps;
 
 use common::deadline::run;
-
-#[allow(dead_code)]
-#[path = "../examples/app16.rs"]
-mod app16;
-#[allow(dead_code)]
-#[path = "../examples/app17.rs"]
-mod app17;
 
 use std::time::Duration;
 
 use common::ws::{
-    arrive, expect_error, next_json, send, sync_with_hub, wait_for_open_sockets, Socket,
+    arrive, assert_nothing_queued, expect_error, join, next_json, send, sync_with_hub,
+    wait_for_open_sockets,
 };
-use futures_util::SinkExt;
 use serde_json::json;
-use tokio_tungstenite::tungstenite::Message;
 use videochat::server::{Server, Step};
 use videochat::signaling::Limits;
 
 fn direct() -> Step {
-    app16::step()
+    steps::app16()
 }
 
 fn rooms() -> Step {
-    app17::step()
-}
-
-/// Proves nothing is queued for `socket`: a bad message's error comes first.
-async fn assert_nothing_queued(socket: &mut Socket) {
-    socket.send(Message::text("not json")).await.expect("send");
-    expect_error(socket, "bad-message").await;
+    steps::app17()
 }
 
 /// Waits until the server holds no peers and no rooms.
@@ -61,9 +48,9 @@ fn ids_are_distinct_and_joins_are_announced() {
             );
         }
 
-        send(&mut alice, json!({"type": "join", "username": "alice"})).await;
+        join(&mut alice, "alice", None).await;
         sync_with_hub(&mut alice).await;
-        send(&mut bob, json!({"type": "join", "username": "  bob  "})).await;
+        join(&mut bob, "  bob  ", None).await;
         let announced = next_json(&mut alice).await;
         assert_eq!(
             announced,
@@ -87,11 +74,11 @@ fn delivery_to_one_peer_with_a_forged_from_overwritten() {
         let (mut bob, bob_id) = arrive(&server).await;
         let (mut carol, _) = arrive(&server).await;
         // One at a time, so each announcement is read before the next join.
-        send(&mut alice, json!({"type": "join", "username": "alice"})).await;
+        join(&mut alice, "alice", None).await;
         sync_with_hub(&mut alice).await;
-        send(&mut bob, json!({"type": "join", "username": "bob"})).await;
+        join(&mut bob, "bob", None).await;
         next_json(&mut alice).await;
-        send(&mut carol, json!({"type": "join", "username": "carol"})).await;
+        join(&mut carol, "carol", None).await;
         next_json(&mut alice).await;
         next_json(&mut bob).await;
 
@@ -125,7 +112,7 @@ fn refusals_before_join_and_for_unknown_peers() {
         send(&mut alice, json!({"type": "leave"})).await;
         expect_error(&mut alice, "not-joined").await;
 
-        send(&mut alice, json!({"type": "join", "username": "alice"})).await;
+        join(&mut alice, "alice", None).await;
         send(
             &mut alice,
             json!({"type": "offer", "to": "0123456789abcdef0123456789abcdef"}),
@@ -139,7 +126,7 @@ fn refusals_before_join_and_for_unknown_peers() {
         expect_error(&mut alice, "unknown-peer").await;
         send(&mut alice, json!({"type": "offer"})).await;
         expect_error(&mut alice, "bad-message").await;
-        send(&mut alice, json!({"type": "join", "username": "again"})).await;
+        join(&mut alice, "again", None).await;
         expect_error(&mut alice, "bad-message").await;
         assert_nothing_queued(&mut bob).await;
     });
@@ -176,11 +163,7 @@ fn invalid_names_are_refused() {
             expect_error(&mut alice, "bad-name").await;
         }
         assert_eq!(server.open_rooms(), 0);
-        send(
-            &mut alice,
-            json!({"type": "join", "username": "alice", "room": "daily"}),
-        )
-        .await;
+        join(&mut alice, "alice", Some("daily")).await;
         assert_nothing_queued(&mut alice).await;
         assert_eq!(server.open_rooms(), 1);
     });
@@ -195,22 +178,10 @@ fn rooms_are_isolated() {
         let (mut alice, _) = arrive(&server).await;
         let (mut bob, bob_id) = arrive(&server).await;
         let (mut carol, carol_id) = arrive(&server).await;
-        send(
-            &mut alice,
-            json!({"type": "join", "username": "alice", "room": "red"}),
-        )
-        .await;
+        join(&mut alice, "alice", Some("red")).await;
         sync_with_hub(&mut alice).await;
-        send(
-            &mut bob,
-            json!({"type": "join", "username": "bob", "room": "blue"}),
-        )
-        .await;
-        send(
-            &mut carol,
-            json!({"type": "join", "username": "carol", "room": "red"}),
-        )
-        .await;
+        join(&mut bob, "bob", Some("blue")).await;
+        join(&mut carol, "carol", Some("red")).await;
         assert_eq!(next_json(&mut alice).await["from"], carol_id.as_str());
         assert_nothing_queued(&mut bob).await;
 
@@ -237,20 +208,12 @@ fn full_room_is_refused() {
         let mut sockets = Vec::new();
         for name in ["a", "b"] {
             let (mut socket, _) = arrive(&server).await;
-            send(
-                &mut socket,
-                json!({"type": "join", "username": name, "room": "small"}),
-            )
-            .await;
+            join(&mut socket, name, Some("small")).await;
             sync_with_hub(&mut socket).await;
             sockets.push(socket);
         }
         let (mut late, _) = arrive(&server).await;
-        send(
-            &mut late,
-            json!({"type": "join", "username": "late", "room": "small"}),
-        )
-        .await;
+        join(&mut late, "late", Some("small")).await;
         let refusal = next_json(&mut late).await;
         assert_eq!(refusal["code"], "room-full", "{refusal}");
         assert!(
@@ -258,11 +221,7 @@ fn full_room_is_refused() {
             "{refusal}"
         );
         // Still connected, and welcome elsewhere.
-        send(
-            &mut late,
-            json!({"type": "join", "username": "late", "room": "other"}),
-        )
-        .await;
+        join(&mut late, "late", Some("other")).await;
         assert_nothing_queued(&mut late).await;
     });
 }
@@ -275,20 +234,12 @@ fn leave_is_announced_however_a_page_goes() {
     run(async {
         let server = common::serve(rooms());
         let (mut watcher, _) = arrive(&server).await;
-        send(
-            &mut watcher,
-            json!({"type": "join", "username": "watcher", "room": "r"}),
-        )
-        .await;
+        join(&mut watcher, "watcher", Some("r")).await;
         sync_with_hub(&mut watcher).await;
         let mut goers = Vec::new();
         for name in ["sends-leave", "closes", "drops"] {
             let (mut socket, id) = arrive(&server).await;
-            send(
-                &mut socket,
-                json!({"type": "join", "username": name, "room": "r"}),
-            )
-            .await;
+            join(&mut socket, name, Some("r")).await;
             assert_eq!(next_json(&mut watcher).await["from"], id.as_str());
             goers.push((socket, id));
         }
@@ -337,18 +288,10 @@ fn missed_heartbeats_are_announced_as_leave() {
         };
         let server = common::serve_with_limits(rooms(), limits);
         let (mut watcher, _) = arrive(&server).await;
-        send(
-            &mut watcher,
-            json!({"type": "join", "username": "watcher", "room": "r"}),
-        )
-        .await;
+        join(&mut watcher, "watcher", Some("r")).await;
         sync_with_hub(&mut watcher).await;
         let (mut silent, id) = arrive(&server).await;
-        send(
-            &mut silent,
-            json!({"type": "join", "username": "silent", "room": "r"}),
-        )
-        .await;
+        join(&mut silent, "silent", Some("r")).await;
         assert_eq!(next_json(&mut watcher).await["from"], id.as_str());
         // From here `silent` is never read, so it never answers a ping; reading
         // the watcher (which answers its own pings) waits for the announcement.

@@ -1,16 +1,7 @@
 //! Steps 15-17: usernames, the mesh and rooms, in headless Chromium.
 
-mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/app15.rs"]
-mod app15;
-#[allow(dead_code)]
-#[path = "../examples/app16.rs"]
-mod app16;
-#[allow(dead_code)]
-#[path = "../examples/app17.rs"]
-mod app17;
+use crate::common;
+use videochat::steps;
 
 use common::browser::{browser, Engine, Page};
 use common::call::{expect_media_from_each, expect_remote_media, Pair, CONNECTING, QUICK};
@@ -39,7 +30,7 @@ async fn join(page: &Page<'_>, name: &str) {
 fn app15_names_are_shown_literally_and_join_starts_the_call() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app15::step());
+        let server = common::serve(steps::app15());
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
         let bob_name = "<img src=x onerror=\"window.__pwned=1\">Bob";
@@ -122,7 +113,7 @@ async fn app16_three_people_see_hear_and_chat_with_each_other(alice: Engine, bob
     let pair = Pair::take(alice, bob).await;
     // A chat of 3 (ROOM_SIZE), so a fourth person shows the refusal.
     let limits = Limits::default().with_room_size(3);
-    let server = common::serve_with_limits(app16::step(), limits);
+    let server = common::serve_with_limits(steps::app16(), limits);
     let names = ["Alice", "Bob", "Carol"];
     let mut pages = Vec::new();
     for (index, name) in names.into_iter().enumerate() {
@@ -268,7 +259,7 @@ async fn connections_made(page: &Page<'_>) -> serde_json::Value {
 async fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words(alice: Engine, bob: Engine) {
     let pair = Pair::take(alice, bob).await;
     let limits = Limits::default().with_room_size(2);
-    let server = common::serve_with_limits(app17::step(), limits);
+    let server = common::serve_with_limits(steps::app17(), limits);
     let url = server.url();
     // Alice calls Bob in the red room, Carol calls Dave in the blue one.
     let alice = join_room(pair.alice(), &url, "Alice", "red").await;
@@ -337,9 +328,9 @@ fn app17_rooms_are_isolated_and_a_full_room_is_refused_in_words_in_both_browsers
 async fn leave_turns_every_device_off(engine: Engine) {
     let browser = engine.turn().await;
     for (step, room) in [
-        (app15::step(), None),
-        (app16::step(), None),
-        (app17::step(), Some("lobby")),
+        (steps::app15(), None),
+        (steps::app16(), None),
+        (steps::app17(), Some("lobby")),
     ] {
         let server = common::serve(step);
         let alice = browser.open("alice", &server.url()).await;
@@ -359,7 +350,7 @@ crate::in_each_engine!(leave_turns_every_device_off);
 fn app15_pages_rejoin_after_a_server_restart_and_call_again() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app15::step());
+        let server = common::serve(steps::app15());
         let port = server.addr().port();
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
@@ -371,7 +362,7 @@ fn app15_pages_rejoin_after_a_server_restart_and_call_again() {
         expect_remote_media(&bob).await;
 
         server.stop();
-        let server = common::serve_again_on(app15::step(), port);
+        let server = common::serve_again_on(steps::app15(), port);
         common::ws::wait_for_open_sockets(&server, 2).await;
         for page in [&alice, &bob] {
             page.wait_for(
@@ -398,7 +389,7 @@ fn app15_pages_rejoin_after_a_server_restart_and_call_again() {
 fn app15_a_refused_name_is_shown_and_another_joins() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app15::step());
+        let server = common::serve(steps::app15());
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
         join(&alice, "Alice").await;

@@ -2,19 +2,16 @@
 //! server on port 0: relaying, refusals, limits, heartbeat, origin check,
 //! and that no socket stays registered after any of them.
 
-mod common;
+use crate::common;
+use videochat::steps;
 
 use common::deadline::run;
-
-#[allow(dead_code)]
-#[path = "../examples/app07.rs"]
-mod app07;
 
 use std::time::{Duration, Instant};
 
 use common::ws::{
-    close_code, connect, expect_closed_by_server, expect_still_served, next_json, next_text,
-    wait_for_open_sockets, Socket, WAIT,
+    assert_nothing_queued, close_code, connect, expect_closed_by_server, expect_still_served,
+    next_json, next_text, wait_for_open_sockets, WAIT,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -24,21 +21,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use videochat::config::Config;
 use videochat::signaling::Limits;
 
-/// Proves `socket` has nothing queued: a bad message's error must be the very next thing it reads.
-async fn assert_nothing_queued(socket: &mut Socket) {
-    socket.send(Message::text("not json")).await.expect("send");
-    let reply = next_json(socket).await;
-    assert_eq!(
-        reply["code"], "bad-message",
-        "something was queued before the error: {reply}"
-    );
-}
-
 /// A message reaches every other socket unchanged, and never its sender.
 #[test]
 fn relays_to_every_other_socket_and_not_the_sender() {
     run(async {
-        let server = common::serve(app07::step());
+        let server = common::serve(steps::app07());
         let mut alice = connect(&server).await;
         let mut bob = connect(&server).await;
         let mut carol = connect(&server).await;
@@ -62,7 +49,7 @@ fn relays_to_every_other_socket_and_not_the_sender() {
 #[test]
 fn malformed_messages_are_refused_and_the_socket_stays_open() {
     run(async {
-        let server = common::serve(app07::step());
+        let server = common::serve(steps::app07());
         let mut alice = connect(&server).await;
         let mut bob = connect(&server).await;
         wait_for_open_sockets(&server, 2).await;
@@ -97,7 +84,7 @@ fn malformed_messages_are_refused_and_the_socket_stays_open() {
 #[test]
 fn oversize_frame_closes_with_1009() {
     run(async {
-        let server = common::serve(app07::step());
+        let server = common::serve(steps::app07());
         let mut alice = connect(&server).await;
         let mut bob = connect(&server).await;
         wait_for_open_sockets(&server, 2).await;
@@ -125,7 +112,7 @@ fn flood_is_refused_then_closed() {
             flood_close_after: 20,
             ..Limits::default()
         };
-        let server = common::serve_with_limits(app07::step(), limits);
+        let server = common::serve_with_limits(steps::app07(), limits);
         let mut alice = connect(&server).await;
         let mut bob = connect(&server).await;
         wait_for_open_sockets(&server, 2).await;
@@ -178,7 +165,7 @@ fn foreign_origin_is_refused_with_403() {
             allowed_origins: vec!["https://chat.example.org".into()],
             ..Config::default()
         };
-        let server = common::serve_with(app07::step(), config);
+        let server = common::serve_with(steps::app07(), config);
         let url = format!("ws://{}/ws", server.addr());
         let with_origin = |origin: &str| {
             let mut request = url.clone().into_client_request().expect("request");
@@ -216,7 +203,7 @@ fn silent_client_is_dropped_after_the_heartbeat_timeout() {
             client_timeout: Duration::from_millis(500),
             ..Limits::default()
         };
-        let server = common::serve_with_limits(app07::step(), limits);
+        let server = common::serve_with_limits(steps::app07(), limits);
         // tungstenite answers pings only while it is read, so a socket nobody
         // reads is a page that stopped answering.
         let mut silent = connect(&server).await;
@@ -250,7 +237,7 @@ fn silent_client_is_dropped_after_the_heartbeat_timeout() {
 #[test]
 fn shutdown_closes_sockets_with_1001() {
     run(async {
-        let server = common::serve(app07::step());
+        let server = common::serve(steps::app07());
         let mut alice = connect(&server).await;
         wait_for_open_sockets(&server, 1).await;
         let stopping = std::thread::spawn(move || server.stop());
@@ -272,7 +259,7 @@ fn socket_that_stops_reading_is_disconnected() {
             send_timeout: Duration::from_secs(1),
             ..Limits::default()
         };
-        let server = common::serve_with_limits(app07::step(), limits);
+        let server = common::serve_with_limits(steps::app07(), limits);
         let mut sender = connect(&server).await;
         let mut stalled = connect(&server).await; // never read
         let mut reader = connect(&server).await;

@@ -8,16 +8,10 @@
 //! - foreign host names (DNS rebinding);
 //! - names that would impersonate or vanish.
 
-mod common;
+use crate::common;
+use videochat::steps;
 
 use common::deadline::run;
-
-#[allow(dead_code)]
-#[path = "../examples/app07.rs"]
-mod app07;
-#[allow(dead_code)]
-#[path = "../examples/app17.rs"]
-mod app17;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -25,16 +19,16 @@ use std::time::{Duration, Instant};
 use common::process::ServerProcess;
 use common::raw_ws;
 use common::ws::{
-    arrive, connect, connect_from, expect_error, expect_still_served, next_json, send,
+    arrive, connect, connect_from, expect_error, expect_still_served, join, next_json, send,
     sync_with_hub, wait_for_open_sockets, Socket, WAIT,
 };
 use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use videochat::config::{Config, SocketCaps};
+use videochat::config::Config;
 use videochat::server::Server;
-use videochat::signaling::{Limits, MAX_MESSAGE_BYTES};
+use videochat::signaling::{Caps, Limits, MAX_MESSAGE_BYTES};
 
 /// 1009, "message too big".
 const CLOSE_TOO_BIG: u16 = 1009;
@@ -43,20 +37,11 @@ fn ip(text: &str) -> IpAddr {
     text.parse().expect("an address")
 }
 
-/// Asks to join `room` as `username` (rooms policy).
-async fn join(socket: &mut Socket, username: &str, room: &str) {
-    send(
-        socket,
-        json!({"type": "join", "username": username, "room": room}),
-    )
-    .await;
-}
-
 /// Joins and waits until the hub has taken the join, so that whoever joins
 /// next is announced to this socket (two sockets' messages reach the hub in
 /// no set order).
 async fn join_now(socket: &mut Socket, username: &str, room: &str) {
-    join(socket, username, room).await;
+    join(socket, username, Some(room)).await;
     sync_with_hub(socket).await;
 }
 
@@ -64,15 +49,14 @@ async fn join_now(socket: &mut Socket, username: &str, room: &str) {
 /// that opens many sockets from one address.
 fn serve_generously(step: videochat::server::Step, limits: Limits) -> Server {
     let config = Config {
-        limits,
-        socket_caps: SocketCaps {
+        socket_caps: Caps {
             max_sockets_per_ip: 1_000,
             new_sockets_per_ip_per_minute: 100_000,
-            ..SocketCaps::default()
+            ..Caps::default()
         },
         ..Config::default()
     };
-    common::serve_with(step, config)
+    common::serve_with(step.with_limits(limits), config)
 }
 
 // ---- 1. Frames larger than the limit are refused at their header ----
@@ -121,7 +105,7 @@ fn a_frame_declaring_two_to_the_62_bytes_is_closed_at_once_and_costs_no_memory()
 #[test]
 fn a_frame_declaring_more_than_it_sends_is_closed_with_1009() {
     run(async {
-        let server = common::serve(app17::step());
+        let server = common::serve(steps::app17());
         let mut socket = raw_ws::handshake(server.addr()).await;
         let mut bytes = raw_ws::header(true, 1, 100_000);
         bytes.extend_from_slice(b"abcd");
@@ -139,7 +123,7 @@ fn a_frame_declaring_more_than_it_sends_is_closed_with_1009() {
 #[test]
 fn fragments_adding_up_past_the_limit_are_closed_with_1009() {
     run(async {
-        let server = common::serve(app07::step());
+        let server = common::serve(steps::app07());
         let mut bystander = connect(&server).await;
         let mut socket = raw_ws::handshake(server.addr()).await;
         wait_for_open_sockets(&server, 2).await;
@@ -204,14 +188,14 @@ fn abrupt_disconnects_and_shutdown_log_no_warnings() {
 #[test]
 fn a_full_burst_to_one_member_never_drops_the_reader() {
     run(async {
-        let server = serve_generously(app17::step(), Limits::default());
+        let server = serve_generously(steps::app17(), Limits::default());
         let burst = Limits::default().burst;
         for trial in 0..20 {
             let room = format!("burst-{trial}");
             let (mut alice, _) = arrive(&server).await;
             let (mut bob, bob_id) = arrive(&server).await;
             join_now(&mut bob, "Bob", &room).await;
-            join(&mut alice, "Alice", &room).await;
+            join(&mut alice, "Alice", Some(&room)).await;
             assert_eq!(next_json(&mut bob).await["type"], "join");
             for n in 1..burst {
                 send(&mut alice, json!({"type": "chat", "to": bob_id, "n": n})).await;
@@ -233,7 +217,7 @@ fn a_full_burst_to_one_member_never_drops_the_reader() {
 #[test]
 fn a_full_burst_on_the_broadcast_policy_reaches_every_listener() {
     run(async {
-        let server = serve_generously(app07::step(), Limits::default());
+        let server = serve_generously(steps::app07(), Limits::default());
         let burst = Limits::default().burst;
         for trial in 0..10 {
             let mut sender = connect(&server).await;
@@ -266,7 +250,7 @@ fn a_newcomer_to_a_room_of_16_gets_its_whole_setup_burst() {
     run(async {
         const ROOM: usize = 16;
         let per_peer = videochat::signaling::SETUP_MESSAGES_PER_PEER as usize;
-        let server = serve_generously(app17::step(), Limits::default().with_room_size(ROOM));
+        let server = serve_generously(steps::app17(), Limits::default().with_room_size(ROOM));
         for trial in 0..5 {
             let room = format!("large-{trial}");
             let mut members = Vec::new();
@@ -276,7 +260,7 @@ fn a_newcomer_to_a_room_of_16_gets_its_whole_setup_burst() {
                 members.push((socket, id));
             }
             let (mut newcomer, newcomer_id) = arrive(&server).await;
-            join(&mut newcomer, "newcomer", &room).await;
+            join(&mut newcomer, "newcomer", Some(&room)).await;
 
             let ids: Vec<String> = members.iter().map(|(_, id)| id.clone()).collect();
             let mut tasks = Vec::new();
@@ -328,7 +312,7 @@ fn error_replies_never_close_a_reading_socket() {
             outgoing_queue: 4,
             ..Limits::default()
         };
-        let server = common::serve_with_limits(app17::step(), limits);
+        let server = common::serve_with_limits(steps::app17(), limits);
         let (mut alice, _) = arrive(&server).await;
         let (mut bob, _) = arrive(&server).await;
         join_now(&mut bob, "Bob", "daily").await;
@@ -366,9 +350,9 @@ fn error_replies_never_close_a_reading_socket() {
 
 // ---- 3. Connection caps ----
 
-fn server_with_caps(caps: SocketCaps) -> Server {
+fn server_with_caps(caps: Caps) -> Server {
     common::serve_with(
-        app07::step(),
+        steps::app07(),
         Config {
             socket_caps: caps,
             ..Config::default()
@@ -397,13 +381,13 @@ fn refusal(result: Result<Socket, WsError>) -> (u16, String) {
 #[test]
 fn the_per_address_cap_refuses_with_429_and_other_addresses_still_connect() {
     run(async {
-        let server = server_with_caps(SocketCaps {
+        let server = server_with_caps(Caps {
             max_sockets_per_ip: 3,
             // The rate of new sockets is another test's: its burst is this
             // cap (3), and at 10,000 a minute a token took 6 ms to come
             // back, which a fast run outpaced (a 429 for the freed place).
             new_sockets_per_ip_per_minute: u32::MAX,
-            ..SocketCaps::default()
+            ..Caps::default()
         });
         let mut held = Vec::new();
         for _ in 0..3 {
@@ -439,10 +423,10 @@ fn the_per_address_cap_refuses_with_429_and_other_addresses_still_connect() {
 #[test]
 fn new_sockets_from_one_address_are_rate_limited_with_429() {
     run(async {
-        let server = server_with_caps(SocketCaps {
+        let server = server_with_caps(Caps {
             max_sockets_per_ip: 3,
             new_sockets_per_ip_per_minute: 1,
-            ..SocketCaps::default()
+            ..Caps::default()
         });
         for _ in 0..3 {
             drop(
@@ -465,9 +449,9 @@ fn new_sockets_from_one_address_are_rate_limited_with_429() {
 #[test]
 fn at_the_global_cap_sockets_get_503_and_pages_still_load() {
     run(async {
-        let server = server_with_caps(SocketCaps {
+        let server = server_with_caps(Caps {
             max_sockets: Some(3),
-            ..SocketCaps::default()
+            ..Caps::default()
         });
         let mut held = Vec::new();
         for n in 1..=3 {
@@ -536,7 +520,7 @@ fn the_file_limit_sets_the_socket_cap_and_pages_load_at_it() {
 #[test]
 fn a_foreign_host_name_gets_421_everywhere() {
     run(async {
-        let server = common::serve(app17::step());
+        let server = common::serve(steps::app17());
         let addr = server.addr();
         let port = addr.port();
         let evil_host = format!("evil.example:{port}");
@@ -593,7 +577,7 @@ fn a_foreign_host_name_gets_421_everywhere() {
 #[test]
 fn invisible_and_bidi_names_are_refused_with_bad_name() {
     run(async {
-        let server = common::serve(app17::step());
+        let server = common::serve(steps::app17());
         let (mut alice, _) = arrive(&server).await;
         let bad = [
             "\u{200B}\u{200B}",
@@ -606,9 +590,9 @@ fn invisible_and_bidi_names_are_refused_with_bad_name() {
             "a\u{2066}b\u{2069}",
         ];
         for name in bad {
-            join(&mut alice, name, "daily").await;
+            join(&mut alice, name, Some("daily")).await;
             expect_error(&mut alice, "bad-name").await;
-            join(&mut alice, "Alice", name).await;
+            join(&mut alice, "Alice", Some(name)).await;
             expect_error(&mut alice, "bad-name").await;
         }
         assert_eq!(server.open_rooms(), 0);
@@ -620,12 +604,12 @@ fn invisible_and_bidi_names_are_refused_with_bad_name() {
 #[test]
 fn a_name_taken_in_the_room_is_refused_with_bad_name() {
     run(async {
-        let server = common::serve(app17::step());
+        let server = common::serve(steps::app17());
         let (mut alice, _) = arrive(&server).await;
         let (mut impostor, _) = arrive(&server).await;
         join_now(&mut alice, "Alice", "daily").await;
         for copy in ["Alice", "alice", " ALICE ", "Al\u{200B}ice"] {
-            join(&mut impostor, copy, "daily").await;
+            join(&mut impostor, copy, Some("daily")).await;
             let reply = next_json(&mut impostor).await;
             assert_eq!(reply["code"], "bad-name", "{copy:?}: {reply}");
             assert!(
@@ -636,7 +620,7 @@ fn a_name_taken_in_the_room_is_refused_with_bad_name() {
                 "{reply}"
             );
         }
-        join(&mut impostor, "Alice", "another room").await;
+        join(&mut impostor, "Alice", Some("another room")).await;
         expect_still_served(&mut impostor, "impostor").await;
         assert_eq!(server.open_rooms(), 2);
         expect_still_served(&mut alice, "alice").await;
@@ -648,11 +632,11 @@ fn a_name_taken_in_the_room_is_refused_with_bad_name() {
 #[test]
 fn a_relayed_username_is_the_validated_one() {
     run(async {
-        let server = common::serve(app17::step());
+        let server = common::serve(steps::app17());
         let (mut alice, alice_id) = arrive(&server).await;
         let (mut bob, bob_id) = arrive(&server).await;
         join_now(&mut bob, "Bob", "daily").await;
-        join(&mut alice, "  Alice  ", "daily").await;
+        join(&mut alice, "  Alice  ", Some("daily")).await;
         assert_eq!(next_json(&mut bob).await["username"], "Alice");
         send(
         &mut alice,
@@ -673,7 +657,7 @@ fn a_relayed_username_is_the_validated_one() {
 #[test]
 fn frames_that_break_the_protocol_get_1007_and_1002() {
     run(async {
-        let server = common::serve(app07::step());
+        let server = common::serve(steps::app07());
         let mut bystander = connect(&server).await;
         let cases: [(&str, Vec<u8>, u16); 2] = [
             (

@@ -4,7 +4,7 @@
 //! listing); every link from one chapter to another, or to a heading in
 //! one, resolves.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -2,20 +2,8 @@
 //! in one window, copy a textarea's text into the other window, press a button
 //! there, and copy back.
 
-mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/app03.rs"]
-mod app03;
-#[allow(dead_code)]
-#[path = "../examples/app04.rs"]
-mod app04;
-#[allow(dead_code)]
-#[path = "../examples/app05.rs"]
-mod app05;
-#[allow(dead_code)]
-#[path = "../examples/app06.rs"]
-mod app06;
+use crate::common;
+use videochat::steps;
 
 use std::time::Duration;
 
@@ -80,7 +68,7 @@ async fn manual_call(alice: &Page<'_>, bob: &Page<'_>) {
 fn app03_offer_carries_candidates_and_bad_order_is_explained() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app03::step());
+        let server = common::serve(steps::app03());
         let page = browser.open("alice", &server.url()).await;
         page.wait_for_status("ready", QUICK).await;
 
@@ -128,7 +116,7 @@ fn app03_offer_carries_candidates_and_bad_order_is_explained() {
 fn app04_answer_from_pasted_offer_and_bad_pastes_are_explained() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app04::step());
+        let server = common::serve(steps::app04());
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
         alice.turn_devices_on().await;
@@ -174,7 +162,7 @@ fn app04_answer_from_pasted_offer_and_bad_pastes_are_explained() {
 fn app05_handshake_connects_and_out_of_order_is_explained() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app05::step());
+        let server = common::serve(steps::app05());
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
         alice.turn_devices_on().await;
@@ -224,7 +212,7 @@ fn app05_handshake_connects_and_out_of_order_is_explained() {
 /// and receives its sound; a cut answer is refused first and does not spoil the pending offer.
 async fn app06_each_side_sees_and_hears_the_other(alice: Engine, bob: Engine) {
     let pair = Pair::take(alice, bob).await;
-    let server = common::serve(app06::step());
+    let server = common::serve(steps::app06());
     let alice = pair.alice().open("alice", &server.url()).await;
     let bob = pair.bob().open("bob", &server.url()).await;
     alice.turn_devices_on().await;
@@ -279,7 +267,7 @@ crate::in_each_pairing!(app06_each_side_sees_and_hears_the_other);
 fn app06_new_offer_replaces_the_call() {
     run(async {
         let browser = browser().await;
-        let server = common::serve(app06::step());
+        let server = common::serve(steps::app06());
         let alice = browser.open("alice", &server.url()).await;
         let bob = browser.open("bob", &server.url()).await;
         alice.turn_devices_on().await;

@@ -2,23 +2,24 @@
 //!
 //! Every valid message goes, unchanged, to every other open socket: the two
 //! pages of a call need nothing more. With three pages it is chaos, which is
-//! what the rooms policy of step 15 mends.
+//! what the direct policy of step 15 mends.
 
-use super::Relay;
-use crate::signaling::hub::{Delivery, PeerId, Peers};
-use crate::signaling::message::ClientMessage;
+use super::Rules;
+use crate::signaling::peers::{Delivery, PeerId, Peers};
+use crate::signaling::protocol::Request;
 
 pub struct Broadcast;
 
 // ANCHOR: broadcast
-impl Relay for Broadcast {
+impl Rules for Broadcast {
     fn arrived(&mut self, _peers: &mut Peers, _id: &PeerId) {}
 
-    fn message(&mut self, peers: &mut Peers, from: &PeerId, message: ClientMessage) {
+    fn request(&mut self, peers: &mut Peers, from: &PeerId, request: Request) {
         // The text as it arrived, shared by every queue it goes into.
+        let text = request.raw().text();
         let others: Vec<PeerId> = peers.ids().filter(|id| *id != from).cloned().collect();
         for id in &others {
-            peers.send(id, message.text.clone(), Delivery::Relay);
+            peers.send(id, text.clone(), Delivery::Needed);
         }
     }
 

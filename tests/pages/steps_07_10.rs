@@ -1,19 +1,7 @@
 //! Steps 07-10: signaling through the server, in a real headless Chromium.
 
-mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/app07.rs"]
-mod app07;
-#[allow(dead_code)]
-#[path = "../examples/app08.rs"]
-mod app08;
-#[allow(dead_code)]
-#[path = "../examples/app09.rs"]
-mod app09;
-#[allow(dead_code)]
-#[path = "../examples/app10.rs"]
-mod app10;
+use crate::common;
+use videochat::steps;
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +16,7 @@ use videochat::server::{Server, Step};
 /// with video and sound both ways.
 async fn app07_offer_and_answer_travel_through_the_server(alice: Engine, bob: Engine) {
     let pair = Pair::take(alice, bob).await;
-    let server = common::serve(app07::step());
+    let server = common::serve(steps::app07());
     let (alice, bob) = start_call(&pair, &server).await;
     alice.assert_no_uncaught_errors().await;
     bob.assert_no_uncaught_errors().await;
@@ -43,7 +31,7 @@ crate::in_each_pairing!(app07_offer_and_answer_travel_through_the_server);
 fn app07_pages_reconnect_after_a_server_restart_and_the_call_goes_on() {
     run(async {
         let pair = Pair::take(Engine::Chromium, Engine::Chromium).await;
-        let server = common::serve(app07::step());
+        let server = common::serve(steps::app07());
         let port = server.addr().port();
         let (alice, bob) = start_call(&pair, &server).await;
         server.stop();
@@ -51,7 +39,7 @@ fn app07_pages_reconnect_after_a_server_restart_and_the_call_goes_on() {
             page.wait_for_status("lost the signaling server", QUICK)
                 .await;
         }
-        let server = common::serve_again_on(app07::step(), port);
+        let server = common::serve_again_on(steps::app07(), port);
         common::ws::wait_for_open_sockets(&server, 2).await;
         for page in [&alice, &bob] {
             page.wait_for(
@@ -74,7 +62,7 @@ fn app07_pages_reconnect_after_a_server_restart_and_the_call_goes_on() {
 fn app08_leave_clears_both_sides() {
     run(async {
         let pair = Pair::take(Engine::Chromium, Engine::Chromium).await;
-        let server = common::serve(app08::step());
+        let server = common::serve(steps::app08());
         let (alice, bob) = start_call(&pair, &server).await;
 
         alice.click("#leave").await;
@@ -100,12 +88,11 @@ fn app08_leave_clears_both_sides() {
     });
 }
 
-/// Starts `step` with `ICE_SERVERS` set to one STUN server at `url`, read the
-/// way the example reads it from the environment.
+/// Starts `step` with `--ice-servers` (`ICE_SERVERS`) set to one STUN server
+/// at `url`, read by the example's own settings parser.
 fn serve_with_stun(step: Step, url: &str) -> Server {
     let ice_servers = format!(r#"[{{"urls":"{url}"}}]"#);
-    let env = |name: &str| (name == "ICE_SERVERS").then(|| ice_servers.clone());
-    let config = Config::parse(Vec::new(), env).expect("valid ICE_SERVERS");
+    let config = Config::from_flags(["--ice-servers", &ice_servers]).expect("valid ICE_SERVERS");
     common::serve_with(step, config)
 }
 
@@ -116,7 +103,7 @@ fn app09_uses_the_configured_stun_server() {
     let coturn = Coturn::start();
     run(async {
         let pair = Pair::take(Engine::Chromium, Engine::Chromium).await;
-        let server = serve_with_stun(app09::step(), &coturn.url());
+        let server = serve_with_stun(steps::app09(), &coturn.url());
         let (alice, bob) = start_call(&pair, &server).await;
         for page in [&alice, &bob] {
             let configured = page
@@ -188,13 +175,10 @@ fn app09_turn_credentials_from_the_server_work_with_coturn() {
     run(async {
         let browser = browser().await;
         for (secret, works) in [(SECRET, true), ("some other secret", false)] {
-            let env = |name: &str| match name {
-                "TURN_URLS" => Some(coturn.turn_url()),
-                "TURN_SECRET" => Some(secret.to_string()),
-                _ => None,
-            };
-            let config = Config::parse(Vec::new(), env).expect("valid TURN settings");
-            let server = common::serve_with(app09::step(), config);
+            let turn_url = coturn.turn_url();
+            let flags = ["--turn-urls", &turn_url, "--turn-secret", secret];
+            let config = Config::from_flags(flags).expect("valid TURN settings");
+            let server = common::serve_with(steps::app09(), config);
             let page = browser.open("alice", &server.url()).await;
             let result = page.eval(RELAY_ONLY_CALL, vec![]).await;
             let username = result["username"].as_str().unwrap_or_default().to_string();
@@ -234,7 +218,7 @@ fn app09_turn_credentials_from_the_server_work_with_coturn() {
 async fn app10_connects_promptly_despite_a_silent_stun_server(alice: Engine, bob: Engine) {
     let silent = SilentStun::start();
     let pair = Pair::take(alice, bob).await;
-    let server = serve_with_stun(app10::step(), &silent.url());
+    let server = serve_with_stun(steps::app10(), &silent.url());
     let (alice, bob) = open_two(&pair, &server).await;
     for page in [&alice, &bob] {
         page.turn_devices_on().await;

@@ -2,15 +2,13 @@
 //! `/ice-servers` with and without TURN, and the one-line errors a person sees
 //! when it cannot start.
 
-mod common;
+use crate::common;
+use videochat::steps;
 
-#[allow(dead_code)]
-#[path = "../examples/app01.rs"]
-mod app01;
-#[allow(dead_code)]
-#[path = "../examples/app09.rs"]
-mod app09;
+use std::process::Command;
+use std::time::Duration;
 
+use common::process::{example_binary, ServerProcess};
 use serde_json::{json, Value};
 use videochat::config::Config;
 use videochat::server::{self, StartError};
@@ -18,7 +16,7 @@ use videochat::server::{self, StartError};
 /// `/` is the step's page, with the heading every step keeps.
 #[test]
 fn root_serves_the_step_page() {
-    let server = common::serve(app01::step());
+    let server = common::serve(steps::app01());
     let page = common::http::get(server.addr(), "/");
     assert_eq!(page.status, 200);
     assert!(
@@ -36,7 +34,7 @@ fn root_serves_the_step_page() {
 /// cached, so a learner's edit shows on reload.
 #[test]
 fn assets_have_content_types_and_are_not_cached() {
-    let server = common::serve(app01::step());
+    let server = common::serve(steps::app01());
     let script = common::http::get(server.addr(), "/main.js");
     assert_eq!(script.status, 200);
     assert!(
@@ -58,7 +56,7 @@ fn assets_have_content_types_and_are_not_cached() {
 /// (404), an encoded slash is refused as a bad request (400).
 #[test]
 fn unknown_paths_are_not_found() {
-    let server = common::serve(app01::step());
+    let server = common::serve(steps::app01());
     assert_eq!(common::http::get(server.addr(), "/nope.html").status, 404);
     for (path, expected) in [
         ("/../app02/index.html", 404),
@@ -75,12 +73,12 @@ fn unknown_paths_are_not_found() {
 /// A second server on a taken port fails with one line naming the address.
 #[test]
 fn port_in_use_is_a_one_line_error() {
-    let first = common::serve(app01::step());
+    let first = common::serve(steps::app01());
     let config = Config {
         port: first.addr().port(),
         ..Config::default()
     };
-    let err = match server::start(app01::step(), &config) {
+    let err = match server::start(steps::app01(), &config) {
         Ok(_) => panic!("a second server bound the same port"),
         Err(err) => err,
     };
@@ -101,7 +99,7 @@ fn missing_page_folder_is_a_one_line_error() {
         static_root: std::env::temp_dir().join("videochat-no-such-folder"),
         ..Config::default()
     };
-    let err = match server::start(app01::step(), &config) {
+    let err = match server::start(steps::app01(), &config) {
         Ok(_) => panic!("started without pages"),
         Err(err) => err,
     };
@@ -115,14 +113,14 @@ fn missing_page_folder_is_a_one_line_error() {
 /// Stopping a server frees its port at once, so the next run can bind it.
 #[test]
 fn stop_releases_the_port() {
-    let server = common::serve(app01::step());
+    let server = common::serve(steps::app01());
     let addr = server.addr();
     server.stop();
     let config = Config {
         port: addr.port(),
         ..Config::default()
     };
-    let again = server::start(app01::step(), &config).expect("bind the freed port");
+    let again = server::start(steps::app01(), &config).expect("bind the freed port");
     assert_eq!(common::http::get(again.addr(), "/").status, 200);
 }
 
@@ -130,13 +128,13 @@ fn stop_releases_the_port() {
 /// before 09 do not have it.
 #[test]
 fn ice_servers_are_the_configured_list() {
-    let server = common::serve(app09::step());
+    let server = common::serve(steps::app09());
     let answer = common::http::get(server.addr(), "/ice-servers");
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("cache-control"), Some("no-store"));
     let body: Value = serde_json::from_str(&answer.body).expect("JSON");
     assert_eq!(body, json!({ "iceServers": Config::default().ice_servers }));
-    let before_09 = common::serve(app01::step());
+    let before_09 = common::serve(steps::app01());
     assert_eq!(
         common::http::get(before_09.addr(), "/ice-servers").status,
         404
@@ -148,14 +146,15 @@ fn ice_servers_are_the_configured_list() {
 /// and `base64(HMAC-SHA1(secret, username))` as the password.
 #[test]
 fn each_page_gets_its_own_turn_credential() {
-    let env = |name: &str| match name {
-        "TURN_URLS" => Some("turn:turn.example:3478, turns:turn.example:5349".to_string()),
-        "TURN_SECRET" => Some("s3cret".to_string()),
-        _ => None,
-    };
+    let flags = [
+        "--turn-urls",
+        "turn:turn.example:3478, turns:turn.example:5349",
+        "--turn-secret",
+        "s3cret",
+    ];
     let server = common::serve_with(
-        app09::step(),
-        Config::parse(Vec::new(), env).expect("valid settings"),
+        steps::app09(),
+        Config::from_flags(flags).expect("valid settings"),
     );
     let mut usernames = Vec::new();
     for _ in 0..2 {
@@ -189,7 +188,7 @@ fn each_page_gets_its_own_turn_credential() {
 /// own files and server and forbids framing, `nosniff`, and no referrer.
 #[test]
 fn every_answer_carries_the_security_headers() {
-    let server = common::serve(app09::step());
+    let server = common::serve(steps::app09());
     for path in ["/", "/main.js", "/style.css", "/nope.html", "/ice-servers"] {
         let answer = common::http::get(server.addr(), path);
         let policy = answer.header("content-security-policy").unwrap_or_default();
@@ -218,7 +217,7 @@ fn every_answer_carries_the_security_headers() {
 /// `HEAD` works wherever `GET` does: the headers, and no body.
 #[test]
 fn head_works_where_get_does() {
-    let server = common::serve(app09::step());
+    let server = common::serve(steps::app09());
     let host = server.addr().to_string();
     for path in ["/", "/main.js", "/ice-servers"] {
         let get = common::http::get(server.addr(), path);
@@ -253,7 +252,7 @@ fn symbolic_links_out_of_the_page_folder_are_not_followed() {
         static_root: root.clone(),
         ..Config::default()
     };
-    let server = common::serve_with(app01::step(), config);
+    let server = common::serve_with(steps::app01(), config);
     let outside = common::http::get(server.addr(), "/secret.txt");
     assert_eq!(outside.status, 404);
     assert!(!outside.body.contains("secret"), "{}", outside.body);
@@ -272,5 +271,65 @@ fn a_test_that_waits_forever_fails_at_its_deadline_saying_for_what() {
     common::deadline::run_within(std::time::Duration::from_millis(200), async {
         common::deadline::waiting_for("an answer that never comes");
         std::future::pending::<()>().await;
+    });
+}
+
+/// Every setting is also read from its environment variable, and a flag
+/// given as well wins: the example's own parser (clap's `env` lookup), run
+/// as a person runs it, with the variables set for its process only.
+#[test]
+fn settings_come_from_the_environment_and_flags_win() {
+    common::deadline::run(async {
+        // A port that is taken: had PORT won over the `--port 0` that
+        // `ServerProcess` passes, the server could not have started.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let taken_port = taken.local_addr().expect("its address").port().to_string();
+        let stun = r#"[{"urls":"stun:127.0.0.1:3478"}]"#;
+        let server = ServerProcess::start_with_env(
+            "app09",
+            &[],
+            &[
+                ("PORT", &taken_port),
+                ("ICE_SERVERS", stun),
+                ("TLS_SELF_SIGNED", "0"),
+            ],
+            None,
+        );
+        assert_ne!(server.addr.port().to_string(), taken_port);
+        assert!(
+            server.start_line.contains("http://"),
+            "{}",
+            server.start_line
+        );
+        let answer = common::http::get(server.addr, "/ice-servers");
+        let body: Value = serde_json::from_str(&answer.body).expect("JSON");
+        assert_eq!(body["iceServers"], json!([{"urls": "stun:127.0.0.1:3478"}]));
+        // A bad value in a variable is refused like a bad flag: one line
+        // that names the setting, and the usual status for a usage error.
+        for (variable, value, says) in [
+            ("TLS_SELF_SIGNED", "maybe", "--tls-self-signed"),
+            (
+                "NEW_SOCKETS_PER_IP_PER_MINUTE",
+                "0",
+                "new-sockets-per-ip-per-minute",
+            ),
+            ("HOST", "   ", "HOST/--host is empty"),
+            ("ROOM_SIZE", "1", "from 2 to 16"),
+        ] {
+            let mut command = Command::new(example_binary("app09"));
+            command.env(variable, value);
+            let output = common::deadline::output_within(
+                &mut command,
+                &format!("app09 with {variable}={value:?}"),
+                Duration::from_secs(30),
+            );
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{variable}: {stderr}");
+            let error = stderr
+                .lines()
+                .find(|line| line.starts_with("error: "))
+                .unwrap_or_else(|| panic!("{variable}: no error line in {stderr:?}"));
+            assert!(error.contains(says), "{variable}={value:?}: {error}");
+        }
     });
 }

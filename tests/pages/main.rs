@@ -1,0 +1,21 @@
+//! Every step's page in real headless browsers (Chromium and Firefox, fake
+//! camera and microphone), and the book, built and checked.
+//!
+//! One test binary for all of them: each binary links the whole dependency
+//! tree again, so fewer binaries build faster. (HTTPS and nginx have their
+//! own binary, `tests/https.rs`: its Chromium needs flags of its own, and
+//! there is one Chromium per binary.)
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod book;
+mod every_page;
+mod phone_layout;
+mod steps_01_02;
+mod steps_03_06;
+mod steps_07_10;
+mod steps_11_14;
+mod steps_15_17;
+mod steps_18_devices;
+mod steps_18_indicators;
