@@ -60,7 +60,11 @@ export function startSpeakingIndicator(calls) {
         const loud = arrived && duration > 0 && Math.sqrt(energy / duration) > SPEAKING_LEVEL;
         const at = loud ? now : before.at;
         heard.set(id, { connection, totals, at });
-        setSpeaking(tile, now - at < HOLD_MS);
+        // A member who told us their microphone is off is not speaking,
+        // whatever sound from before still arrives late: a busy network or
+        // machine can deliver it after the news.
+        const microphoneOff = tile.element.dataset.microphone === 'off';
+        setSpeaking(tile, !microphoneOff && now - at < HOLD_MS);
       }
       // Members whose call ended are forgotten.
       const ids = new Set(current.map((call) => call.id));
