@@ -4,7 +4,7 @@
 #   Chromium + chromedriver   Debian packages chromium, chromium-driver
 #   Firefox + geckodriver     Debian package firefox-esr; geckodriver from crates.io, pinned
 #   coturn (turnserver)       Debian package coturn: a real STUN/TURN server for the ICE tests
-#   nginx                     Debian package nginx: the reverse proxy of deploy/nginx/, tested in tests/https.rs
+#   nginx                     Debian package nginx: the reverse proxy of deploy/nginx/, tested in tests/pages/https.rs
 #   mdBook                    from crates.io, pinned, built once into ~/.cargo/bin
 #   mdbook-mermaid            from crates.io, pinned: draws the book's diagrams
 set -euo pipefail

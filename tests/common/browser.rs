@@ -141,7 +141,12 @@ const FIREFOX_INSTALL_HINT: &str = "install Debian's firefox-esr and geckodriver
 
 use super::deadline::{spawn, waiting_for};
 
-static CHROMIUM: OnceCell<Browser> = OnceCell::const_new();
+/// One Chromium per set of extra flags, each started on first use: most
+/// tests share the plain one, while HTTPS (a host-resolver rule, a
+/// certificate to trust) and step 18's devices (three fake cameras) need
+/// their own.
+type Chromiums = Vec<(Vec<String>, &'static OnceCell<Browser>)>;
+static CHROMIUMS: std::sync::Mutex<Chromiums> = std::sync::Mutex::new(Vec::new());
 static FIREFOX: OnceCell<Browser> = OnceCell::const_new();
 
 /// What the exit hook needs to close a browser when the test binary ends.
@@ -159,8 +164,6 @@ pub struct Browser {
     client: Client,
     /// Firefox's WebDriver BiDi connection; Chromium has none.
     bidi: Option<Bidi>,
-    /// The flags this test binary added to [`CHROMIUM_FLAGS`].
-    extra_flags: Vec<String>,
     /// A blank window that stays open: closing a session's last window ends it.
     home: WindowHandle,
     turn: Mutex<()>,
@@ -178,17 +181,27 @@ pub async fn browser() -> BrowserTurn {
     browser_with(&[]).await
 }
 
-/// [`browser`], for a test binary whose browser needs flags of its own (a
-/// host-resolver rule, a certificate to trust). Every test of the binary
-/// must ask for the same flags: there is one browser per binary.
+/// [`browser`], for tests whose Chromium needs flags of its own (a
+/// host-resolver rule, a certificate to trust, more fake devices): the
+/// tests that ask for the same flags share one Chromium.
 pub async fn browser_with(extra_flags: &[String]) -> BrowserTurn {
-    let browser = CHROMIUM
+    let cell = {
+        let mut started = CHROMIUMS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match started.iter().find(|(flags, _)| flags == extra_flags) {
+            Some((_, cell)) => *cell,
+            None => {
+                // Lives as long as the test binary, like the statics it joins.
+                let cell: &'static OnceCell<Browser> = Box::leak(Box::new(OnceCell::new()));
+                started.push((extra_flags.to_vec(), cell));
+                cell
+            }
+        }
+    };
+    let browser = cell
         .get_or_init(|| launch_chromium(extra_flags.to_vec()))
         .await;
-    assert_eq!(
-        browser.extra_flags, extra_flags,
-        "one test binary, one browser: every test must ask for the same flags"
-    );
     take_turn(browser).await
 }
 
@@ -752,7 +765,6 @@ async fn launch_chromium(extra_flags: Vec<String>) -> Browser {
         engine: Engine::Chromium,
         client,
         bidi: None,
-        extra_flags,
         home,
         turn: Mutex::new(()),
     }
@@ -812,7 +824,6 @@ async fn launch_firefox() -> Browser {
         engine: Engine::Firefox,
         client,
         bidi: Some(bidi),
-        extra_flags: Vec::new(),
         home,
         turn: Mutex::new(()),
     }
@@ -820,7 +831,13 @@ async fn launch_firefox() -> Browser {
 
 /// A fresh folder for one browser's profile and its driver's log.
 fn profile_dir(engine: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("videochat-test-{engine}-{}", std::process::id()));
+    // A test binary may start more than one Chromium (see `CHROMIUMS`).
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let nth = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "videochat-test-{engine}-{}-{nth}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).expect("create the browser profile folder");
     dir
 }

@@ -1,16 +1,16 @@
 //! Every step's page in real headless browsers (Chromium and Firefox, fake
-//! camera and microphone), and the book, built and checked.
+//! camera and microphone), over HTTP, over HTTPS and behind nginx; and the
+//! book, built and checked.
 //!
 //! One test binary for all of them: each binary links the whole dependency
-//! tree again, so fewer binaries build faster. (HTTPS and nginx have their
-//! own binary, `tests/https.rs`: its Chromium needs flags of its own, and
-//! there is one Chromium per binary.)
+//! tree again, so fewer binaries build faster.
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod book;
 mod every_page;
+mod https;
 mod phone_layout;
 mod steps_01_02;
 mod steps_03_06;

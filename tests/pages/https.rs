@@ -14,7 +14,7 @@
 //! - a foreign `Origin` through nginx is still refused;
 //! - each bad TLS setting stops the binary with one line.
 
-mod common;
+use crate::common;
 use videochat::steps;
 
 use std::net::SocketAddr;
