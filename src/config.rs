@@ -3,9 +3,9 @@
 //!
 //! Every setting can come from a command-line flag or an environment variable;
 //! the flag wins. `cargo run --example app01 -- --port 9000` and
-//! `PORT=9000 cargo run --example app01` do the same thing. [`Args`] declares
+//! `PORT=9000 cargo run --example app01` do the same thing. `Args` declares
 //! them all with clap, which parses each value into its type and prints
-//! `--help`; [`Config::from_args`] then checks the rules that span several
+//! `--help`; `Config::from_args` then checks the rules that span several
 //! settings and gives the server a [`Config`].
 
 use std::ffi::OsString;
@@ -41,67 +41,67 @@ pub const MAX_ROOM_SIZE: usize = 16;
     about = "A step of the videochat tutorial: its page and, from step 07, its signaling server."
 )]
 #[command(after_help = "RUST_LOG sets the log level (default: info).")]
-pub struct Args {
+struct Args {
     /// Address to listen on (0.0.0.0 listens on every interface)
     #[arg(long, env = "HOST", default_value = DEFAULT_HOST)]
-    pub host: String,
+    host: String,
     /// TCP port to listen on (0 picks a free one)
     #[arg(long, env = "PORT", default_value_t = DEFAULT_PORT)]
-    pub port: u16,
+    port: u16,
     /// JSON array of ICE servers for the pages, as in RTCConfiguration.iceServers (default: one public STUN server)
     #[arg(long, env = "ICE_SERVERS", value_parser = ice_server_list)]
-    pub ice_servers: Option<IceServerList>,
+    ice_servers: Option<IceServerList>,
     /// Comma-separated turn:/turns: URLs of a coturn server; with TURN_SECRET, each page gets a short-lived credential for them
     #[arg(long, env = "TURN_URLS", value_delimiter = ',', value_parser = trimmed)]
-    pub turn_urls: Vec<String>,
+    turn_urls: Vec<String>,
     /// coturn's static-auth-secret (use-auth-secret); prefer the variable, since a flag shows in the process list
     #[arg(long, env = "TURN_SECRET", hide_env_values = true)]
-    pub turn_secret: Option<String>,
+    turn_secret: Option<String>,
     /// Seconds a TURN credential lasts, 60 to 604800 (default 86400: it must outlast the longest call)
     #[arg(long, env = "TURN_TTL")]
-    pub turn_ttl: Option<u64>,
+    turn_ttl: Option<u64>,
     /// Comma-separated extra page origins allowed to open /ws, e.g. https://chat.example.org
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', value_parser = trimmed)]
-    pub allowed_origins: Vec<String>,
+    allowed_origins: Vec<String>,
     /// Most people in one room, 2 to 16 (default 4: in a mesh each member uploads one stream per other member); step 15 holds two whatever this says
     #[arg(long, env = "ROOM_SIZE", value_parser = room_size)]
-    pub room_size: Option<usize>,
+    room_size: Option<usize>,
     /// Most signaling sockets open at once (default and ceiling: the file limit less room for page loads)
     #[arg(long, env = "MAX_SOCKETS", value_parser = at_least_one)]
-    pub max_sockets: Option<usize>,
+    max_sockets: Option<usize>,
     /// Most signaling sockets open from one address, IPv6 counted by /64 (behind a proxy, every socket is the proxy's)
     #[arg(long, env = "MAX_SOCKETS_PER_IP", value_parser = at_least_one, default_value_t = signaling::MAX_SOCKETS_PER_IP)]
-    pub max_sockets_per_ip: usize,
+    max_sockets_per_ip: usize,
     /// New signaling sockets one address may open a minute, after a burst of MAX_SOCKETS_PER_IP
     #[arg(long, env = "NEW_SOCKETS_PER_IP_PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..), default_value_t = signaling::NEW_SOCKETS_PER_IP_PER_MINUTE)]
-    pub new_sockets_per_ip_per_minute: u32,
+    new_sockets_per_ip_per_minute: u32,
     /// PEM certificate chain (mkcert's, or Let's Encrypt's fullchain.pem); with TLS_KEY the port serves HTTPS and /ws is wss:
     #[arg(long, env = "TLS_CERT")]
-    pub tls_cert: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
     /// PEM private key of TLS_CERT (privkey.pem)
     #[arg(long, env = "TLS_KEY")]
-    pub tls_key: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     /// Serve HTTPS with a certificate made at start for localhost, this machine's names and addresses, and TLS_NAMES (browsers warn once)
     #[arg(long, env = "TLS_SELF_SIGNED", value_parser = clap::builder::BoolishValueParser::new())]
-    pub tls_self_signed: bool,
+    tls_self_signed: bool,
     /// Extra names for the self-signed certificate, comma-separated or repeated; also names the server answers to
     #[arg(long = "tls-name", env = "TLS_NAMES", value_delimiter = ',', value_parser = trimmed)]
-    pub tls_names: Vec<String>,
+    tls_names: Vec<String>,
     /// Write the self-signed certificate to this PEM file, to install it as trusted on a phone
     #[arg(long, env = "TLS_CERT_OUT")]
-    pub tls_cert_out: Option<PathBuf>,
+    tls_cert_out: Option<PathBuf>,
     /// The address people open when a reverse proxy is in front, e.g. https://chat.example.org: the server answers to its name and accepts it as Origin
     #[arg(long, env = "PUBLIC_ORIGIN", value_parser = public_origin)]
-    pub public_origin: Option<String>,
+    public_origin: Option<String>,
     /// Folder holding the steps' page folders app01/ ... app18/ (default: the crate's static/)
     #[arg(long, env = "STATIC_ROOT")]
-    pub static_root: Option<PathBuf>,
+    static_root: Option<PathBuf>,
 }
 // ANCHOR_END: args
 
 /// `ICE_SERVERS`, parsed (a newtype, so clap takes it as one value).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IceServerList(pub Vec<IceServer>);
+struct IceServerList(Vec<IceServer>);
 
 fn ice_server_list(text: &str) -> Result<IceServerList, String> {
     ice::parse_ice_servers(text).map(IceServerList)
@@ -239,7 +239,7 @@ impl Config {
     }
 
     /// Checks the rules that span several settings and makes the config.
-    pub fn from_args(args: Args) -> Result<Config, ConfigError> {
+    fn from_args(args: Args) -> Result<Config, ConfigError> {
         let invalid = |text: &str| ConfigError::Invalid(text.to_string());
         let mut config = Config {
             host: args.host.trim().to_string(),

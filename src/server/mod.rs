@@ -50,9 +50,8 @@ use std::path::PathBuf;
 
 use tokio::sync::oneshot;
 
-pub use budget::{
-    connection_budget, file_limit, raise_file_limit, ConnectionBudget, WANTED_FILE_LIMIT,
-};
+pub(crate) use budget::raise_file_limit;
+pub use budget::{connection_budget, file_limit, ConnectionBudget};
 pub use error::StartError;
 pub use handle::Server;
 pub use headers::CONTENT_SECURITY_POLICY;
