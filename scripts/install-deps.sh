@@ -5,6 +5,7 @@
 #   Firefox + geckodriver     Debian package firefox-esr; geckodriver from crates.io, pinned
 #   coturn (turnserver)       Debian package coturn: a real STUN/TURN server for the ICE tests
 #   nginx                     Debian package nginx: the reverse proxy of deploy/nginx/, tested in tests/pages/https.rs
+#   iproute2, nftables        Debian packages: the NAT tests build their own networks (tests/pages/nat.rs)
 #   mdBook                    from crates.io, pinned, built once into ~/.cargo/bin
 #   mdbook-mermaid            from crates.io, pinned: draws the book's diagrams
 set -euo pipefail
@@ -47,6 +48,9 @@ command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 \
   || [ -n "${FIREFOX:-}" ] || missing_packages+=(firefox-esr)
 command -v turnserver >/dev/null 2>&1 || missing_packages+=(coturn)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || [ -n "${NGINX:-}" ] || missing_packages+=(nginx)
+# The NAT tests' networks (tests/common/netns.rs): namespaces, veth pairs, NAT rules.
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing_packages+=(iproute2)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing_packages+=(nftables)
 
 if [ ${#missing_packages[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing_packages[*]}"

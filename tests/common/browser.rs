@@ -145,7 +145,15 @@ use super::deadline::{spawn, waiting_for};
 /// tests share the plain one, while HTTPS (a host-resolver rule, a
 /// certificate to trust) and step 18's devices (three fake cameras) need
 /// their own.
-type Chromiums = Vec<(Vec<String>, &'static OnceCell<Browser>)>;
+type Chromiums = Vec<(Where, &'static OnceCell<Browser>)>;
+
+/// Where a Chromium runs and with which extra flags.
+#[derive(Clone, PartialEq, Eq)]
+struct Where {
+    /// A network namespace (the NAT tests' homes), or this machine's own network.
+    namespace: Option<String>,
+    flags: Vec<String>,
+}
 static CHROMIUMS: std::sync::Mutex<Chromiums> = std::sync::Mutex::new(Vec::new());
 static FIREFOX: OnceCell<Browser> = OnceCell::const_new();
 
@@ -185,23 +193,43 @@ pub async fn browser() -> BrowserTurn {
 /// host-resolver rule, a certificate to trust, more fake devices): the
 /// tests that ask for the same flags share one Chromium.
 pub async fn browser_with(extra_flags: &[String]) -> BrowserTurn {
+    chromium_at(Where {
+        namespace: None,
+        flags: extra_flags.to_vec(),
+    })
+    .await
+}
+
+/// A Chromium whose network is the namespace `namespace` (a home of
+/// [`super::netns`]), driven from this process all the same: chromedriver
+/// runs here and starts the browser through `ip netns exec`, talking to it
+/// over the DevTools pipe (`--remote-debugging-pipe`, two file descriptors
+/// the browser inherits across the `exec`), so no management network is
+/// needed and the home has no address but its own.
+pub async fn browser_in(namespace: &str, extra_flags: &[String]) -> BrowserTurn {
+    chromium_at(Where {
+        namespace: Some(namespace.to_string()),
+        flags: extra_flags.to_vec(),
+    })
+    .await
+}
+
+async fn chromium_at(place: Where) -> BrowserTurn {
     let cell = {
         let mut started = CHROMIUMS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match started.iter().find(|(flags, _)| flags == extra_flags) {
+        match started.iter().find(|(at, _)| *at == place) {
             Some((_, cell)) => *cell,
             None => {
                 // Lives as long as the test binary, like the statics it joins.
                 let cell: &'static OnceCell<Browser> = Box::leak(Box::new(OnceCell::new()));
-                started.push((extra_flags.to_vec(), cell));
+                started.push((place.clone(), cell));
                 cell
             }
         }
     };
-    let browser = cell
-        .get_or_init(|| launch_chromium(extra_flags.to_vec()))
-        .await;
+    let browser = cell.get_or_init(|| launch_chromium(place)).await;
     take_turn(browser).await
 }
 
@@ -727,7 +755,7 @@ impl WebDriverCompatibleCommand for Cdp {
 
 /// Starts chromedriver and a browser session; panics with install advice if
 /// either is missing.
-async fn launch_chromium(extra_flags: Vec<String>) -> Browser {
+async fn launch_chromium(place: Where) -> Browser {
     let chromium = find_program(
         "CHROMIUM",
         &["chromium", "chromium-browser", "google-chrome"],
@@ -747,7 +775,14 @@ async fn launch_chromium(extra_flags: Vec<String>) -> Browser {
     wait_for_port(port);
 
     let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
-    args.extend(extra_flags.iter().cloned());
+    args.extend(place.flags.iter().cloned());
+    let chromium = match &place.namespace {
+        None => chromium,
+        Some(namespace) => {
+            args.push("--remote-debugging-pipe".to_string());
+            in_namespace_script(&profile_dir, namespace, &chromium)
+        }
+    };
     args.push(format!(
         "--user-data-dir={}",
         profile_dir.join("profile").display()
@@ -830,6 +865,21 @@ async fn launch_firefox() -> Browser {
 }
 
 /// A fresh folder for one browser's profile and its driver's log.
+/// A script that runs `program` inside `namespace` with the arguments it is
+/// given (chromedriver takes one program to start as the browser).
+fn in_namespace_script(profile_dir: &Path, namespace: &str, program: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = profile_dir.join("browser-in-namespace.sh");
+    let text = format!(
+        "#!/bin/sh\nexec ip netns exec {namespace} {} \"$@\"\n",
+        program.display()
+    );
+    std::fs::write(&script, text).expect("write the namespace launcher");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .expect("make the namespace launcher executable");
+    script
+}
+
 fn profile_dir(engine: &str) -> PathBuf {
     // A test binary may start more than one Chromium (see `CHROMIUMS`).
     static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod call;
 pub mod deadline;
 pub mod http;
+pub mod netns;
 pub mod nginx;
 pub mod process;
 pub mod raw_ws;

@@ -210,6 +210,32 @@
     return each;
   };
 
+  // The candidate pair the newest open connection sends on: the transport's
+  // selectedCandidatePairId (Chromium), or the nominated pair that succeeded
+  // (Firefox has no transport report). Each side as its type (host, srflx,
+  // prflx, relay) and address; null before a pair is chosen.
+  probe.selectedPair = async () => {
+    const pc = probe.peerConnections.filter((one) => one.connectionState !== 'closed').at(-1);
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    let pairId = null;
+    stats.forEach((report) => {
+      if (report.type === 'transport' && report.selectedCandidatePairId) pairId = report.selectedCandidatePairId;
+    });
+    if (!pairId) {
+      stats.forEach((report) => {
+        if (report.type === 'candidate-pair' && report.nominated && report.state === 'succeeded') pairId = report.id;
+      });
+    }
+    const pair = pairId && stats.get(pairId);
+    if (!pair) return null;
+    const side = (id) => {
+      const candidate = stats.get(id) || {};
+      return { type: candidate.candidateType, address: `${candidate.address}:${candidate.port}` };
+    };
+    return { local: side(pair.localCandidateId), remote: side(pair.remoteCandidateId) };
+  };
+
   // The same counters summed over every open connection.
   probe.inbound = async (kind) => {
     const total = { framesDecoded: 0, bytesReceived: 0, totalSamplesReceived: 0, packetsReceived: 0 };

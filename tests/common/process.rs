@@ -55,14 +55,34 @@ impl ServerProcess {
         env: &[(&str, &str)],
         file_limit: Option<u64>,
     ) -> ServerProcess {
+        let mut command = Command::new(example_binary(example));
+        command.args(["--port", "0"]);
+        ServerProcess::launch(command, example, args, env, file_limit)
+    }
+
+    /// Starts `example` inside the network namespace `namespace` (the NAT
+    /// tests' internet), with `args` choosing its address and port.
+    pub fn start_in_namespace(namespace: &str, example: &str, args: &[&str]) -> ServerProcess {
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", namespace])
+            .arg(example_binary(example));
+        ServerProcess::launch(command, example, args, &[], None)
+    }
+
+    fn launch(
+        mut command: Command,
+        example: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        file_limit: Option<u64>,
+    ) -> ServerProcess {
         let log = std::env::temp_dir().join(format!(
             "videochat-{example}-{}-{}.log",
             std::process::id(),
             rand_suffix()
         ));
-        let mut command = Command::new(example_binary(example));
         command
-            .args(["--port", "0"])
             .args(args)
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())

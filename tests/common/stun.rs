@@ -11,6 +11,8 @@ use super::browser::free_port;
 /// to a file. Stopped when dropped.
 pub struct Coturn {
     child: Child,
+    /// The address it listens on.
+    host: String,
     port: u16,
     log: PathBuf,
     userdb: PathBuf,
@@ -19,25 +21,39 @@ pub struct Coturn {
 impl Coturn {
     /// A STUN-only server.
     pub fn start() -> Coturn {
-        Coturn::launch(&["--stun-only".to_string()])
+        Coturn::launch(&["--stun-only".to_string()], None)
+    }
+
+    /// A STUN-only server on `host`, port 3478, inside the network namespace
+    /// `namespace` (the NAT tests' internet).
+    pub fn start_stun_in(namespace: &str, host: &str) -> Coturn {
+        Coturn::launch(&["--stun-only".to_string()], Some((namespace, host)))
     }
 
     /// A TURN server (relaying on loopback) that accepts the short-lived
     /// credentials made from `secret` (coturn's `use-auth-secret`).
     pub fn start_turn(secret: &str) -> Coturn {
-        Coturn::launch(&[
-            "--use-auth-secret".to_string(),
-            format!("--static-auth-secret={secret}"),
-            "--realm=videochat.test".to_string(),
-            "--relay-ip=127.0.0.1".to_string(),
-            // The test's two ends are on this machine too; coturn refuses
-            // to relay to loopback addresses unless told otherwise.
-            "--allow-loopback-peers".to_string(),
-        ])
+        Coturn::launch(
+            &[
+                "--use-auth-secret".to_string(),
+                format!("--static-auth-secret={secret}"),
+                "--realm=videochat.test".to_string(),
+                "--relay-ip=127.0.0.1".to_string(),
+                // The test's two ends are on this machine too; coturn refuses
+                // to relay to loopback addresses unless told otherwise.
+                "--allow-loopback-peers".to_string(),
+            ],
+            None,
+        )
     }
 
-    fn launch(mode: &[String]) -> Coturn {
-        let port = free_udp_port();
+    /// Starts coturn with `mode`, on a free loopback port, or on port 3478
+    /// of `host` inside `namespace`.
+    fn launch(mode: &[String], inside: Option<(&str, &str)>) -> Coturn {
+        let (port, host) = match inside {
+            Some((_, host)) => (3478, host.to_string()),
+            None => (free_udp_port(), "127.0.0.1".to_string()),
+        };
         let log = std::env::temp_dir().join(format!(
             "videochat-coturn-{}-{port}.log",
             std::process::id()
@@ -52,12 +68,20 @@ impl Coturn {
         // coturn opens a user database even when it needs none: keep it
         // out of /var/lib/turn.
         let userdb = log.with_extension("db");
+        let mut command = match inside {
+            Some((namespace, _)) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", namespace, "turnserver"]);
+                command
+            }
+            None => Command::new("turnserver"),
+        };
         let child = super::deadline::spawn(
-            Command::new("turnserver")
+            command
                 .args(["-n", "--no-cli", "--no-tls", "--no-dtls", "-V", "--simple-log"])
                 .args(mode)
                 .arg(format!("--userdb={}", userdb.display()))
-                .arg("--listening-ip=127.0.0.1")
+                .arg(format!("--listening-ip={host}"))
                 .arg(format!("--listening-port={port}"))
                 .arg("--log-file=stdout")
                 .stdout(Stdio::from(log_file.try_clone().expect("clone the log handle")))
@@ -68,22 +92,24 @@ impl Coturn {
             });
         let coturn = Coturn {
             child,
+            host,
             port,
             log,
             userdb,
         };
-        coturn.wait_for_log("UDP listener opened on: 127.0.0.1", Duration::from_secs(10));
+        let listening = format!("UDP listener opened on: {}", coturn.host);
+        coturn.wait_for_log(&listening, Duration::from_secs(10));
         coturn
     }
 
     /// The URL a page puts in `iceServers`.
     pub fn url(&self) -> String {
-        format!("stun:127.0.0.1:{}", self.port)
+        format!("stun:{}:{}", self.host, self.port)
     }
 
     /// The same server as a TURN URL (over UDP).
     pub fn turn_url(&self) -> String {
-        format!("turn:127.0.0.1:{}?transport=udp", self.port)
+        format!("turn:{}:{}?transport=udp", self.host, self.port)
     }
 
     pub fn log(&self) -> String {

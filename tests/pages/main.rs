@@ -11,6 +11,7 @@ mod common;
 mod book;
 mod every_page;
 mod https;
+mod nat;
 mod phone_layout;
 mod steps_01_02;
 mod steps_03_06;

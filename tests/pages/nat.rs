@@ -1,0 +1,188 @@
+//! Calls across real NATs: two homes, each behind its own router, and the
+//! signaling server and coturn on the "internet" between them (the networks
+//! of `tests/common/netns.rs`). Alice's and Bob's Chromium run inside their
+//! homes; the test asserts the candidate types of the pair each side chose,
+//! not only that the call connected.
+//!
+//! Two kinds of router: port-restricted cone NATs, which STUN gets through,
+//! and symmetric NATs, which only a TURN relay does.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common;
+use common::browser::{browser_in, BrowserTurn, Page};
+use common::call::{expect_remote_media, QUICK};
+use common::deadline::run;
+use common::netns::{networks, Nat, INTERNET_HOST, SERVER_PORT};
+use common::process::ServerProcess;
+use common::rooms::join_room;
+use common::stun::Coturn;
+
+/// One NAT test at a time: they share the networks, the server's address
+/// and the homes' browsers.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    // A failed test leaves nothing behind that the next could trip on.
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// ICE through two NATs: checks, then the DTLS handshake.
+const CONNECTING: Duration = Duration::from_secs(30);
+/// Long enough for Chromium to give up on every candidate pair (its ICE
+/// checks time out after about 30 seconds without an answer).
+const GIVING_UP: Duration = Duration::from_secs(60);
+
+/// The page's origin seen from a home: plain http on a non-local address,
+/// which browsers do not treat as a secure context (no camera), so the
+/// browsers are told this one test origin is secure.
+fn origin() -> String {
+    format!("http://{INTERNET_HOST}:{SERVER_PORT}")
+}
+
+/// The flags of the homes' Chromium: the test origin counts as secure, and
+/// host candidates keep their addresses (not mDNS names), so the test can
+/// read which address each candidate is.
+fn home_flags() -> Vec<String> {
+    vec![
+        format!("--unsafely-treat-insecure-origin-as-secure={}", origin()),
+        "--disable-features=WebRtcHideLocalIpsWithMdns".to_string(),
+    ]
+}
+
+/// Step `example`'s server on the internet behind `nat`'s routers, with
+/// `flags` (its ICE and TURN settings).
+fn server_on_the_internet(nat: Nat, example: &str, flags: &[&str]) -> ServerProcess {
+    let port = SERVER_PORT.to_string();
+    let mut args = vec!["--host", INTERNET_HOST, "--port", &port];
+    args.extend_from_slice(flags);
+    ServerProcess::start_in_namespace(&networks(nat).namespace("inet"), example, &args)
+}
+
+/// Alice's and Bob's browsers, in their homes behind `nat`'s routers.
+async fn browsers_at_home(nat: Nat) -> (BrowserTurn, BrowserTurn) {
+    let networks = networks(nat);
+    let alice = browser_in(&networks.namespace("a"), &home_flags()).await;
+    let bob = browser_in(&networks.namespace("b"), &home_flags()).await;
+    (alice, bob)
+}
+
+/// Opens the step's page in both homes, turns the devices on and has Alice
+/// send the offer.
+async fn call<'t>(alice: &'t BrowserTurn, bob: &'t BrowserTurn) -> (Page<'t>, Page<'t>) {
+    let url = format!("{}/", origin());
+    let alice = alice.open("alice", &url).await;
+    let bob = bob.open("bob", &url).await;
+    for page in [&alice, &bob] {
+        page.wait_for_status("connected to the signaling server", QUICK)
+            .await;
+        page.turn_devices_on().await;
+    }
+    alice.click("#send-offer").await;
+    (alice, bob)
+}
+
+/// The pair `page` sends on, once it has one.
+async fn selected_pair(page: &Page<'_>) -> Value {
+    page.wait_for(
+        "a selected candidate pair",
+        "return await window.__probe.selectedPair();",
+        QUICK,
+    )
+    .await
+}
+
+/// Step 09 between two cone NATs with the configured STUN server: the call
+/// connects on a server-reflexive candidate (the address the NAT gave the
+/// page, learnt from STUN), never a relay, and each side sees and hears the
+/// other.
+#[test]
+fn app09_connects_through_two_cone_nats_with_stun() {
+    let _alone = one_at_a_time();
+    let nat = Nat::PortRestrictedCone;
+    let coturn = Coturn::start_stun_in(&networks(nat).namespace("inet"), INTERNET_HOST);
+    let ice_servers = json!([{ "urls": coturn.url() }]).to_string();
+    let _server = server_on_the_internet(nat, "app09", &["--ice-servers", &ice_servers]);
+    run(async {
+        let (alice, bob) = browsers_at_home(nat).await;
+        let (alice, bob) = call(&alice, &bob).await;
+        for page in [&alice, &bob] {
+            page.wait_for_status("connected: the connection state", CONNECTING)
+                .await;
+        }
+        for page in [&alice, &bob] {
+            expect_remote_media(page).await;
+            let pair = selected_pair(page).await;
+            eprintln!("{}: selected pair {pair}", page.name());
+            let types = [&pair["local"]["type"], &pair["remote"]["type"]];
+            assert!(types.contains(&&json!("srflx")), "no srflx side: {pair}");
+            assert!(!types.contains(&&json!("relay")), "a relay: {pair}");
+        }
+        alice.assert_no_uncaught_errors().await;
+        bob.assert_no_uncaught_errors().await;
+    });
+}
+
+/// The same call with no ICE servers at all: each page knows only its home
+/// address, which the other cannot reach, so the call never connects. This
+/// is what shows the NATs are real.
+#[test]
+fn app09_without_stun_does_not_connect_through_the_nats() {
+    let _alone = one_at_a_time();
+    let nat = Nat::PortRestrictedCone;
+    let _server = server_on_the_internet(nat, "app09", &["--ice-servers", "[]"]);
+    run(async {
+        let (alice, bob) = browsers_at_home(nat).await;
+        let (alice, bob) = call(&alice, &bob).await;
+        for page in [&alice, &bob] {
+            // What a person sees: the page reports the failed connection.
+            page.wait_for_status("the connection became failed", GIVING_UP)
+                .await;
+            let connected = page
+                .eval(
+                    "return window.__probe.peerConnections.some((pc) => pc.connectionState === 'connected');",
+                    vec![],
+                )
+                .await;
+            assert_eq!(connected, json!(false), "{} connected", page.name());
+        }
+    });
+}
+
+/// Alice and Bob join step 17's room "nat" from their homes.
+async fn join_from_home<'t>(alice: &'t BrowserTurn, bob: &'t BrowserTurn) -> (Page<'t>, Page<'t>) {
+    let url = format!("{}/", origin());
+    let alice = join_room(alice, &url, "Alice", "nat").await;
+    let bob = join_room(bob, &url, "Bob", "nat").await;
+    (alice, bob)
+}
+
+/// Step 17 between two symmetric NATs with STUN only: the address STUN
+/// reports is the one the NAT chose for the STUN server, and the peer's
+/// packets arrive at another, so the call does not connect.
+#[test]
+fn app17_through_two_symmetric_nats_fails_with_stun_only() {
+    let _alone = one_at_a_time();
+    let nat = Nat::Symmetric;
+    let coturn = Coturn::start_stun_in(&networks(nat).namespace("inet"), INTERNET_HOST);
+    let ice_servers = json!([{ "urls": coturn.url() }]).to_string();
+    let _server = server_on_the_internet(nat, "app17", &["--ice-servers", &ice_servers]);
+    run(async {
+        let (alice, bob) = browsers_at_home(nat).await;
+        let (alice, bob) = join_from_home(&alice, &bob).await;
+        for page in [&alice, &bob] {
+            // What a person sees: the page gives up on the call and says so.
+            page.wait_for_status("Lost the connection", GIVING_UP).await;
+            let ever_connected = page
+                .eval(
+                    "return window.__probe.console.some((line) => line.includes('connection=connected'));",
+                    vec![],
+                )
+                .await;
+            assert_eq!(ever_connected, json!(false), "{} connected", page.name());
+        }
+    });
+}
