@@ -108,8 +108,18 @@ pub const CONNECTING: Duration = Duration::from_secs(20);
 /// Opens Alice's and Bob's windows of `server` and waits until each page's
 /// signaling socket is open; no device is on yet.
 pub async fn open_two<'t>(pair: &'t Pair, server: &Server) -> (Page<'t>, Page<'t>) {
-    let alice = pair.alice().open("alice", &server.url()).await;
-    let bob = pair.bob().open("bob", &server.url()).await;
+    open_both(pair.alice(), pair.bob(), &server.url()).await
+}
+
+/// [`open_two`] for any two browsers and the page at `url` (the NAT tests'
+/// browsers live in their own network namespaces).
+pub async fn open_both<'t>(
+    alice: &'t BrowserTurn,
+    bob: &'t BrowserTurn,
+    url: &str,
+) -> (Page<'t>, Page<'t>) {
+    let alice = alice.open("alice", url).await;
+    let bob = bob.open("bob", url).await;
     for page in [&alice, &bob] {
         page.wait_for_status("connected to the signaling server", QUICK)
             .await;

@@ -242,6 +242,14 @@ fn ip(args: &[&str]) {
     run("ip", args);
 }
 
+/// A command that runs `program` inside `namespace` (`ip netns exec`),
+/// for the caller to add arguments to and start.
+pub fn command_in(namespace: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("ip");
+    command.args(["netns", "exec", namespace]).arg(program);
+    command
+}
+
 /// Runs `command` inside `namespace`.
 fn in_namespace(namespace: &str, command: &[&str]) {
     let mut args = vec!["netns", "exec", namespace];

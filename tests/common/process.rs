@@ -63,10 +63,7 @@ impl ServerProcess {
     /// Starts `example` inside the network namespace `namespace` (the NAT
     /// tests' internet), with `args` choosing its address and port.
     pub fn start_in_namespace(namespace: &str, example: &str, args: &[&str]) -> ServerProcess {
-        let mut command = Command::new("ip");
-        command
-            .args(["netns", "exec", namespace])
-            .arg(example_binary(example));
+        let command = super::netns::command_in(namespace, example_binary(example));
         ServerProcess::launch(command, example, args, &[], None)
     }
 

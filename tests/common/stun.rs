@@ -69,11 +69,7 @@ impl Coturn {
         // out of /var/lib/turn.
         let userdb = log.with_extension("db");
         let mut command = match inside {
-            Some((namespace, _)) => {
-                let mut command = Command::new("ip");
-                command.args(["netns", "exec", namespace, "turnserver"]);
-                command
-            }
+            Some((namespace, _)) => super::netns::command_in(namespace, "turnserver"),
             None => Command::new("turnserver"),
         };
         let child = super::deadline::spawn(
