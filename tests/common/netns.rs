@@ -16,7 +16,8 @@
 //! rewrites the home's address with nftables' `masquerade` (see [`Nat`]: a
 //! port-restricted cone, which STUN gets through, or symmetric, which only
 //! TURN does).
-//! Nothing routes out of the namespaces, and the addresses are the
+//! Nothing routes out of the namespaces (the internet's default route ends
+//! in a link inside it that drops everything), and the addresses are the
 //! documentation ranges (RFC 5737), never a real network's.
 //!
 //! Building them needs root (CI runs as root). The networks last for the
@@ -155,6 +156,7 @@ impl Networks {
             "internet",
         ]);
         ip(&["-n", &inet, "link", "set", "internet", "up"]);
+        sink_for_home_addresses(&inet);
         let homes = [
             (
                 &ra,
@@ -197,6 +199,26 @@ impl Networks {
             router_rules(router, nat.rule());
         }
     }
+}
+
+/// Gives the internet a default route into a link that leads nowhere, so
+/// that packets to the homes' private addresses vanish, as they do on the
+/// real internet, instead of failing at once.
+///
+/// This matters for TURN: ICE has each relay try every candidate of the
+/// peer, host addresses included. With no route at all, coturn's send to a
+/// home address fails with "Network is unreachable" and coturn closes that
+/// whole allocation, the working relayed path with it. A real TURN server
+/// has a default route and never sees that error. The link is a veth pair
+/// with ARP off (no neighbour to resolve) whose other end drops everything,
+/// since the internet does not forward.
+fn sink_for_home_addresses(inet: &str) {
+    ip(&[
+        "-n", inet, "link", "add", "sink", "type", "veth", "peer", "name", "sink-end",
+    ]);
+    ip(&["-n", inet, "link", "set", "sink", "arp", "off", "up"]);
+    ip(&["-n", inet, "link", "set", "sink-end", "up"]);
+    ip(&["-n", inet, "route", "add", "default", "dev", "sink"]);
 }
 
 /// The router's rules: forward from the home out and the answers back in,

@@ -47,6 +47,21 @@ impl Coturn {
         )
     }
 
+    /// A TURN server on `host`, port 3478, inside the network namespace
+    /// `namespace` (the NAT tests' internet), relaying from `host` and
+    /// accepting the short-lived credentials made from `secret`.
+    pub fn start_turn_in(namespace: &str, host: &str, secret: &str) -> Coturn {
+        Coturn::launch(
+            &[
+                "--use-auth-secret".to_string(),
+                format!("--static-auth-secret={secret}"),
+                "--realm=videochat.test".to_string(),
+                format!("--relay-ip={host}"),
+            ],
+            Some((namespace, host)),
+        )
+    }
+
     /// Starts coturn with `mode`, on a free loopback port, or on port 3478
     /// of `host` inside `namespace`.
     fn launch(mode: &[String], inside: Option<(&str, &str)>) -> Coturn {

@@ -14,11 +14,11 @@ use serde_json::{json, Value};
 
 use crate::common;
 use common::browser::{browser_in, BrowserTurn, Page};
-use common::call::{expect_remote_media, open_both, QUICK};
+use common::call::{expect_media_from_each, expect_remote_media, open_both, QUICK};
 use common::deadline::run;
 use common::netns::{networks, Nat, INTERNET_HOST, SERVER_PORT};
 use common::process::ServerProcess;
-use common::rooms::join_room;
+use common::rooms::{expect_tiles_connected, join_room};
 use common::stun::Coturn;
 
 /// One NAT test at a time: they share the networks, the server's address
@@ -181,5 +181,68 @@ fn app17_through_two_symmetric_nats_fails_with_stun_only() {
             page.wait_for_status("Lost the connection", GIVING_UP).await;
             expect_never_connected(page).await;
         }
+    });
+}
+
+/// The short-lived TURN username the server gave `page` (from the
+/// configuration of its connection).
+async fn turn_username(page: &Page<'_>) -> String {
+    let username = page
+        .eval(
+            "const pc = window.__probe.peerConnections.at(-1); \
+             const turn = pc && pc.getConfiguration().iceServers \
+               .find((server) => [server.urls].flat().some((url) => url.startsWith('turn:'))); \
+             return turn ? turn.username : null;",
+            vec![],
+        )
+        .await;
+    username
+        .as_str()
+        .unwrap_or_else(|| panic!("{} has no TURN entry: {username}", page.name()))
+        .to_string()
+}
+
+/// Step 17 between two symmetric NATs with the server's TURN settings: the
+/// call goes through coturn's relay, each side sees and hears the other,
+/// and coturn allocated a relay under each page's short-lived username.
+#[test]
+fn app17_through_two_symmetric_nats_connects_through_turn() {
+    const SECRET: &str = "the secret coturn and the server share";
+    let _alone = one_at_a_time();
+    let nat = Nat::Symmetric;
+    let coturn = Coturn::start_turn_in(&networks(nat).namespace("inet"), INTERNET_HOST, SECRET);
+    let ice_servers = json!([{ "urls": coturn.url() }]).to_string();
+    let turn_url = coturn.turn_url();
+    let _server = server_on_the_internet(
+        nat,
+        "app17",
+        &[
+            "--ice-servers",
+            &ice_servers,
+            "--turn-urls",
+            &turn_url,
+            "--turn-secret",
+            SECRET,
+        ],
+    );
+    run(async {
+        let (alice, bob) = browsers_at_home(nat).await;
+        let (alice, bob) = join_from_home(&alice, &bob).await;
+        expect_tiles_connected(&alice, &["Bob"]).await;
+        expect_tiles_connected(&bob, &["Alice"]).await;
+        for page in [&alice, &bob] {
+            expect_media_from_each(page, 1).await;
+            let pair = selected_pair(page).await;
+            eprintln!("{}: selected pair {pair}", page.name());
+            let types = [&pair["local"]["type"], &pair["remote"]["type"]];
+            assert!(types.contains(&&json!("relay")), "no relay: {pair}");
+            let username = turn_username(page).await;
+            coturn.wait_for_log(
+                &format!("user <{username}>: incoming packet ALLOCATE processed, success"),
+                QUICK,
+            );
+        }
+        alice.assert_no_uncaught_errors().await;
+        bob.assert_no_uncaught_errors().await;
     });
 }
