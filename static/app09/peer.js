@@ -1,7 +1,7 @@
 // The connection to the other window: making it, the offer and the answer
 // that set it up, and closing it. This module owns `pc`.
 
-import { iceServersLoaded } from './ice-servers.js';
+import { iceServersLoaded, relayRefusalNote, watchIceServerErrors } from './ice-servers.js';
 import { localStream } from './media.js';
 import { sendSignal } from './signaling.js';
 import { clearRemoteMedia, setStatus, showRemoteTrack, showStates } from './ui.js';
@@ -17,6 +17,7 @@ function newPeerConnection(iceServers) {
   // candidates are gathered, and a TURN relay allocated, once per connection
   // instead of once for each kind of media in it.
   const connection = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+  watchIceServerErrors(connection);
   const stateEvents = [
     'signalingstatechange',
     'icegatheringstatechange',
@@ -61,7 +62,7 @@ function describeConnectionState(state) {
       // Nothing tells this page that the other side left (step 13 adds a
       // message for it), so a lost connection is taken to mean it did.
       closePeerConnection();
-      setStatus(`The other side left (the connection became ${state}). Send an offer to call again.`);
+      setStatus(`The other side left (the connection became ${state}). Send an offer to call again.${relayRefusalNote()}`);
       break;
     default:
       break;

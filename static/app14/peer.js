@@ -3,7 +3,7 @@
 // module owns `pc` and the state of its negotiation.
 
 import { closeChatChannel, sendLeaveNotice, useChatChannel } from './chat.js';
-import { iceServersLoaded } from './ice-servers.js';
+import { iceServersLoaded, relayRefusalNote, watchIceServerErrors } from './ice-servers.js';
 import { localStream } from './media.js';
 import { sendSignal } from './signaling.js';
 import { clearRemoteMedia, setStatus, showRemoteTrack, showStates } from './ui.js';
@@ -26,6 +26,7 @@ function newPeerConnection(iceServers) {
   // candidates are gathered, and a TURN relay allocated, once per connection
   // instead of once for each kind of media in it.
   const connection = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+  watchIceServerErrors(connection);
   const stateEvents = [
     'signalingstatechange',
     'icegatheringstatechange',
@@ -92,7 +93,7 @@ function describeConnectionState(state) {
       // A crashed tab or a lost network sends no notice: a lost connection
       // is still taken to mean the other side is gone.
       closePeerConnection();
-      setStatus(`The other side left (the connection became ${state}). Send an offer to call again.`);
+      setStatus(`The other side left (the connection became ${state}). Send an offer to call again.${relayRefusalNote()}`);
       break;
     default:
       break;

@@ -3,7 +3,7 @@
 // and hanging up. This module owns `peer`.
 
 import { closeChatChannel, sendLeaveNotice, useChatChannel } from './chat.js';
-import { iceServersLoaded } from './ice-servers.js';
+import { iceServersLoaded, relayRefusalNote, watchIceServerErrors } from './ice-servers.js';
 import { myId, myName } from './join.js';
 import { localStream } from './media.js';
 import { sendSignal } from './signaling.js';
@@ -51,6 +51,7 @@ function newPeerConnection(iceServers) {
   // candidates are gathered, and a TURN relay allocated, once per connection
   // instead of once for each kind of media in it.
   const connection = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+  watchIceServerErrors(connection);
   const current = () => peer !== null && connection === peer.pc;
   const stateEvents = [
     'signalingstatechange',
@@ -123,7 +124,7 @@ function describeConnectionState(state) {
       // ICE gave up. The member is still in the chat (the server would have
       // said `leave`): their name stays, and Call again retries.
       closePeerConnection();
-      setStatus(`Lost the connection to ${peer.name}. Press Call again to retry.`);
+      setStatus(`Lost the connection to ${peer.name}. Press Call again to retry.${relayRefusalNote()}`);
       break;
     default:
       break;

@@ -3,7 +3,7 @@
 // negotiation), and hanging up. This module owns `peers`.
 
 import { closeChatChannel, sendLeaveNotice, useChatChannel } from './chat.js';
-import { iceServersLoaded } from './ice-servers.js';
+import { iceServersLoaded, relayRefusalNote, watchIceServerErrors } from './ice-servers.js';
 import { myId, myName } from './join.js';
 import { localStream } from './media.js';
 import { sendSignal } from './signaling.js';
@@ -59,6 +59,7 @@ function newPeerConnection(peer, iceServers) {
   // candidates are gathered, and a TURN relay allocated, once per connection
   // instead of once for each kind of media in it.
   const connection = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+  watchIceServerErrors(connection);
   const current = () => connection === peer.pc;
   const stateEvents = [
     'signalingstatechange',
@@ -131,7 +132,7 @@ function describeConnectionState(peer, state) {
       // ICE gave up. The member is still in the chat (the server would have
       // said `leave`): their tile stays, and Call again retries.
       closePeerConnection(peer);
-      setStatus(`Lost the connection to ${peer.name}. Press Call again to retry.`);
+      setStatus(`Lost the connection to ${peer.name}. Press Call again to retry.${relayRefusalNote()}`);
       break;
     default:
       break;
