@@ -156,6 +156,15 @@ struct Where {
 }
 static CHROMIUMS: std::sync::Mutex<Chromiums> = std::sync::Mutex::new(Vec::new());
 static FIREFOX: OnceCell<Browser> = OnceCell::const_new();
+/// The homes' Firefoxes, one per namespace (see [`firefox_in`]).
+static FIREFOXES: std::sync::Mutex<Vec<(String, &'static OnceCell<Browser>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Where a home's Firefox runs, and the preferences it adds.
+struct FirefoxHome {
+    namespace: String,
+    prefs: serde_json::Map<String, Json>,
+}
 
 /// What the exit hook needs to close a browser when the test binary ends.
 struct Cleanup {
@@ -235,7 +244,40 @@ async fn chromium_at(place: Where) -> BrowserTurn {
 
 /// Waits for this test's turn at the shared Firefox, starting it on first use.
 pub async fn firefox() -> BrowserTurn {
-    take_turn(FIREFOX.get_or_init(launch_firefox).await).await
+    take_turn(FIREFOX.get_or_init(|| launch_firefox(None)).await).await
+}
+
+/// A Firefox whose network is the namespace `namespace` (a home of
+/// [`super::netns`]), with `prefs` added to the usual preferences; one per
+/// namespace, started on first use.
+///
+/// Firefox has no pipe to be driven over, so geckodriver runs inside the
+/// home with it (started through `ip netns exec`, it starts Firefox there
+/// and speaks to it on the home's loopback). The test reaches geckodriver,
+/// and Firefox's BiDi socket, through [`super::netns::loopback_link`]s:
+/// links from this machine's loopback to the home's that carry only the
+/// test's commands.
+pub async fn firefox_in(namespace: &str, prefs: Json) -> BrowserTurn {
+    let cell = {
+        let mut started = FIREFOXES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match started.iter().find(|(at, _)| at == namespace) {
+            Some((_, cell)) => *cell,
+            None => {
+                // Lives as long as the test binary, like the statics it joins.
+                let cell: &'static OnceCell<Browser> = Box::leak(Box::new(OnceCell::new()));
+                started.push((namespace.to_string(), cell));
+                cell
+            }
+        }
+    };
+    let prefs = prefs.as_object().cloned().unwrap_or_default();
+    let home = FirefoxHome {
+        namespace: namespace.to_string(),
+        prefs,
+    };
+    take_turn(cell.get_or_init(|| launch_firefox(Some(home))).await).await
 }
 
 /// Waits for the turn at `browser` and closes any window an earlier (perhaps
@@ -807,26 +849,52 @@ async fn launch_chromium(place: Where) -> Browser {
 
 /// Starts geckodriver and a Firefox session with a WebDriver BiDi connection,
 /// and installs the probe as a preload script for every page it will load.
-async fn launch_firefox() -> Browser {
+/// With `home`, both run inside that network namespace with its extra
+/// preferences (see [`firefox_in`]).
+async fn launch_firefox(home: Option<FirefoxHome>) -> Browser {
     let firefox = find_program("FIREFOX", &["firefox-esr", "firefox"])
         .unwrap_or_else(|| panic!("no Firefox found: {FIREFOX_INSTALL_HINT}"));
     let geckodriver = find_program("GECKODRIVER", &["geckodriver"])
         .unwrap_or_else(|| panic!("no geckodriver found: {FIREFOX_INSTALL_HINT}"));
 
     let profile_dir = profile_dir("firefox");
-    let port = free_port();
-    let driver = start_driver(
-        &geckodriver,
-        &[
-            format!("--port={port}"),
-            // BiDi's WebSocket port; 0 lets Firefox choose a free one.
-            "--websocket-port=0".to_string(),
-        ],
-        &profile_dir,
-        FIREFOX_INSTALL_HINT,
-    );
-    wait_for_port(port);
+    // In a home, each port is one end of a loopback link into it (chosen
+    // first, so the servers inside can listen on the same number).
+    let (port, bidi_port) = match &home {
+        None => (free_port(), 0),
+        Some(home) => (
+            super::netns::loopback_link(&home.namespace),
+            super::netns::loopback_link(&home.namespace),
+        ),
+    };
+    let driver_args = vec![
+        format!("--port={port}"),
+        // BiDi's WebSocket port; 0 lets Firefox choose a free one.
+        format!("--websocket-port={bidi_port}"),
+    ];
+    let driver = match &home {
+        None => {
+            let driver = start_driver(
+                &geckodriver,
+                &driver_args,
+                &profile_dir,
+                FIREFOX_INSTALL_HINT,
+            );
+            wait_for_port(port);
+            driver
+        }
+        Some(home) => {
+            let script = in_namespace_script(&profile_dir, &home.namespace, &geckodriver);
+            let driver = start_driver(&script, &driver_args, &profile_dir, FIREFOX_INSTALL_HINT);
+            super::netns::inside(&home.namespace, move || wait_for_port(port));
+            driver
+        }
+    };
 
+    let mut prefs = firefox_prefs();
+    if let (Some(home), Some(prefs)) = (&home, prefs.as_object_mut()) {
+        prefs.extend(home.prefs.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
     let mut capabilities = Capabilities::new();
     capabilities.insert("browserName".into(), json!("firefox"));
     capabilities.insert("webSocketUrl".into(), json!(true));
@@ -835,7 +903,7 @@ async fn launch_firefox() -> Browser {
         json!({
             "binary": firefox,
             "args": ["-headless", "-width", "1000", "-height", "800"],
-            "prefs": firefox_prefs(),
+            "prefs": prefs,
         }),
     );
     let client = new_session(capabilities, port, &profile_dir, FIREFOX_INSTALL_HINT).await;

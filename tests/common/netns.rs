@@ -25,6 +25,8 @@
 //! leaves its namespaces behind under its process id, and the next run
 //! deletes them.
 
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -270,6 +272,82 @@ pub fn command_in(namespace: &str, program: impl AsRef<std::ffi::OsStr>) -> Comm
     let mut command = Command::new("ip");
     command.args(["netns", "exec", namespace]).arg(program);
     command
+}
+
+/// Runs `job` on a thread of its own that has joined `namespace`'s network,
+/// and returns what it returns. Sockets the job opens belong to the
+/// namespace (they keep working after the thread ends); the rest of the
+/// process stays on this machine's network.
+pub fn inside<T: Send + 'static>(namespace: &str, job: impl FnOnce() -> T + Send + 'static) -> T {
+    let namespace = namespace.to_string();
+    std::thread::spawn(move || {
+        enter(&namespace);
+        job()
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// A free port on this machine's loopback that leads to the same port on
+/// the loopback of `namespace`, for the lifetime of the test binary: the
+/// caller starts a server on that port inside the namespace.
+///
+/// This is how a test reaches a browser's driver that runs inside a home
+/// (geckodriver, and Firefox's WebDriver BiDi socket): it carries only the
+/// test's commands, never call traffic, and gives the home no new address
+/// or route. The number is the same on both sides because both servers
+/// refuse a request whose `Host` header names another port. A thread that
+/// has joined the namespace makes the inner connection for each connection
+/// accepted outside, and two more copy the bytes across.
+pub fn loopback_link(namespace: &str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
+    let port = listener
+        .local_addr()
+        .expect("the listener's address")
+        .port();
+    let namespace = namespace.to_string();
+    std::thread::spawn(move || {
+        enter(&namespace);
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            // Refused (nothing listens yet): the client sees its connection
+            // close, as it would have seen it refused.
+            let Ok(upstream) = TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            copy_both_ways(client, upstream);
+        }
+    });
+    port
+}
+
+fn copy_both_ways(client: TcpStream, upstream: TcpStream) {
+    let (Ok(from_client), Ok(from_upstream)) = (client.try_clone(), upstream.try_clone()) else {
+        return;
+    };
+    for (mut from, mut to) in [(from_client, upstream), (from_upstream, client)] {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(Shutdown::Write);
+        });
+    }
+}
+
+/// Moves the calling thread, and only it, into `namespace`'s network
+/// (setns(2) with CLONE_NEWNET affects the calling thread alone).
+fn enter(namespace: &str) {
+    let path = format!("/run/netns/{namespace}");
+    let file = std::fs::File::open(&path)
+        .unwrap_or_else(|e| panic!("cannot open {path} ({e}): the NAT tests need root"));
+    // SAFETY: setns is given an open namespace file of the right type; it
+    // changes which network the calling thread's new sockets belong to.
+    let status = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(
+        status,
+        0,
+        "cannot join the network of {namespace}: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// Runs `command` inside `namespace`.

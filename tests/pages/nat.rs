@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::common;
-use common::browser::{browser_in, BrowserTurn, Page};
+use common::browser::{browser_in, firefox_in, BrowserTurn, Page};
 use common::call::{expect_media_from_each, expect_remote_media, open_both, QUICK};
 use common::deadline::run;
 use common::netns::{networks, Nat, INTERNET_HOST, SERVER_PORT};
@@ -51,6 +51,11 @@ fn home_flags() -> Vec<String> {
         format!("--unsafely-treat-insecure-origin-as-secure={}", origin()),
         "--disable-features=WebRtcHideLocalIpsWithMdns".to_string(),
     ]
+}
+
+/// The same for a home's Firefox, as preferences.
+fn firefox_home_prefs() -> Value {
+    json!({ "dom.securecontext.allowlist": INTERNET_HOST })
 }
 
 /// Step `example`'s server on the internet behind `nat`'s routers, with
@@ -155,11 +160,17 @@ fn app09_without_stun_does_not_connect_through_the_nats() {
     });
 }
 
-/// Alice and Bob join step 17's room "nat" from their homes.
-async fn join_from_home<'t>(alice: &'t BrowserTurn, bob: &'t BrowserTurn) -> (Page<'t>, Page<'t>) {
+/// Alice and Bob join step 17's room `room` from their homes. Each test has
+/// a room of its own: a page a failed test left open rejoins its room when
+/// the next test's server comes up at the same address.
+async fn join_from_home<'t>(
+    alice: &'t BrowserTurn,
+    bob: &'t BrowserTurn,
+    room: &str,
+) -> (Page<'t>, Page<'t>) {
     let url = format!("{}/", origin());
-    let alice = join_room(alice, &url, "Alice", "nat").await;
-    let bob = join_room(bob, &url, "Bob", "nat").await;
+    let alice = join_room(alice, &url, "Alice", room).await;
+    let bob = join_room(bob, &url, "Bob", room).await;
     (alice, bob)
 }
 
@@ -175,7 +186,7 @@ fn app17_through_two_symmetric_nats_fails_with_stun_only() {
     let _server = server_on_the_internet(nat, "app17", &["--ice-servers", &ice_servers]);
     run(async {
         let (alice, bob) = browsers_at_home(nat).await;
-        let (alice, bob) = join_from_home(&alice, &bob).await;
+        let (alice, bob) = join_from_home(&alice, &bob, "stun only").await;
         for page in [&alice, &bob] {
             // What a person sees: the page gives up on the call and says so.
             page.wait_for_status("Lost the connection", GIVING_UP).await;
@@ -202,18 +213,19 @@ async fn turn_username(page: &Page<'_>) -> String {
         .to_string()
 }
 
-/// Step 17 between two symmetric NATs with the server's TURN settings: the
-/// call goes through coturn's relay, each side sees and hears the other,
-/// and coturn allocated a relay under each page's short-lived username.
-#[test]
-fn app17_through_two_symmetric_nats_connects_through_turn() {
-    const SECRET: &str = "the secret coturn and the server share";
-    let _alone = one_at_a_time();
+/// The secret coturn checks the pages' TURN credentials with.
+const TURN_SECRET: &str = "the secret coturn and the server share";
+
+/// coturn as STUN and TURN server on the internet behind symmetric NATs,
+/// and step 17's server giving out TURN credentials made with
+/// `server_secret` (right when it is [`TURN_SECRET`]).
+fn turn_and_server(server_secret: &str) -> (Coturn, ServerProcess) {
     let nat = Nat::Symmetric;
-    let coturn = Coturn::start_turn_in(&networks(nat).namespace("inet"), INTERNET_HOST, SECRET);
+    let coturn =
+        Coturn::start_turn_in(&networks(nat).namespace("inet"), INTERNET_HOST, TURN_SECRET);
     let ice_servers = json!([{ "urls": coturn.url() }]).to_string();
     let turn_url = coturn.turn_url();
-    let _server = server_on_the_internet(
+    let server = server_on_the_internet(
         nat,
         "app17",
         &[
@@ -222,27 +234,94 @@ fn app17_through_two_symmetric_nats_connects_through_turn() {
             "--turn-urls",
             &turn_url,
             "--turn-secret",
-            SECRET,
+            server_secret,
         ],
     );
+    (coturn, server)
+}
+
+/// Alice and Bob join from their homes; the call must come up through
+/// coturn's relay, with video and sound from each side, and coturn must have
+/// allocated a relay under each page's own short-lived username.
+async fn expect_relayed_call(alice: &BrowserTurn, bob: &BrowserTurn, coturn: &Coturn, room: &str) {
+    let (alice, bob) = join_from_home(alice, bob, room).await;
+    expect_tiles_connected(&alice, &["Bob"]).await;
+    expect_tiles_connected(&bob, &["Alice"]).await;
+    for page in [&alice, &bob] {
+        expect_media_from_each(page, 1).await;
+        let pair = selected_pair(page).await;
+        eprintln!("{}: selected pair {pair}", page.name());
+        let types = [&pair["local"]["type"], &pair["remote"]["type"]];
+        assert!(types.contains(&&json!("relay")), "no relay: {pair}");
+        let username = turn_username(page).await;
+        coturn.wait_for_log(
+            &format!("user <{username}>: incoming packet ALLOCATE processed, success"),
+            QUICK,
+        );
+    }
+    alice.assert_no_uncaught_errors().await;
+    bob.assert_no_uncaught_errors().await;
+    // Not left for the browser's next test to close: that may be a while
+    // for a home's Firefox.
+    alice.close().await;
+    bob.close().await;
+}
+
+/// Step 17 between two symmetric NATs with the server's TURN settings: the
+/// call goes through coturn's relay.
+#[test]
+fn app17_through_two_symmetric_nats_connects_through_turn() {
+    let _alone = one_at_a_time();
+    let (coturn, _server) = turn_and_server(TURN_SECRET);
     run(async {
-        let (alice, bob) = browsers_at_home(nat).await;
-        let (alice, bob) = join_from_home(&alice, &bob).await;
-        expect_tiles_connected(&alice, &["Bob"]).await;
-        expect_tiles_connected(&bob, &["Alice"]).await;
+        let (alice, bob) = browsers_at_home(Nat::Symmetric).await;
+        expect_relayed_call(&alice, &bob, &coturn, "relayed").await;
+    });
+}
+
+/// The same with Bob on Firefox: its ICE agent, its TURN client and its
+/// statistics, against Chromium's.
+#[test]
+fn app17_chromium_and_firefox_through_two_symmetric_nats_connect_through_turn() {
+    let _alone = one_at_a_time();
+    let (coturn, _server) = turn_and_server(TURN_SECRET);
+    run(async {
+        let networks = networks(Nat::Symmetric);
+        let alice = browser_in(&networks.namespace("a"), &home_flags()).await;
+        let bob = firefox_in(&networks.namespace("b"), firefox_home_prefs()).await;
+        expect_relayed_call(&alice, &bob, &coturn, "relayed with firefox").await;
+    });
+}
+
+/// The same call when the server's TURN secret is not coturn's: coturn
+/// refuses each page's credential, the call cannot connect, and the page
+/// says that the relay refused it (from `icecandidateerror`) instead of
+/// failing for no reason given.
+#[test]
+fn app17_with_a_wrong_turn_secret_says_the_relay_refused() {
+    let _alone = one_at_a_time();
+    let (coturn, _server) = turn_and_server("not coturn's secret");
+    let turn_url = coturn.turn_url();
+    run(async {
+        let (alice, bob) = browsers_at_home(Nat::Symmetric).await;
+        let (alice, bob) = join_from_home(&alice, &bob, "wrong secret").await;
         for page in [&alice, &bob] {
-            expect_media_from_each(page, 1).await;
-            let pair = selected_pair(page).await;
-            eprintln!("{}: selected pair {pair}", page.name());
-            let types = [&pair["local"]["type"], &pair["remote"]["type"]];
-            assert!(types.contains(&&json!("relay")), "no relay: {pair}");
-            let username = turn_username(page).await;
-            coturn.wait_for_log(
-                &format!("user <{username}>: incoming packet ALLOCATE processed, success"),
-                QUICK,
+            let status = page.wait_for_status("Lost the connection", GIVING_UP).await;
+            assert!(
+                status.contains(&format!(
+                    "The TURN relay {turn_url} refused this page's credential (401"
+                )),
+                "{}: {status}",
+                page.name()
             );
+            expect_never_connected(page).await;
+            let console = page
+                .eval(
+                    "return window.__probe.console.filter((line) => line.includes('ICE server error'));",
+                    vec![],
+                )
+                .await;
+            eprintln!("{}: {status}\n  console: {console}", page.name());
         }
-        alice.assert_no_uncaught_errors().await;
-        bob.assert_no_uncaught_errors().await;
     });
 }
