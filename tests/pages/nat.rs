@@ -109,17 +109,16 @@ async fn selected_pair(page: &Page<'_>) -> Value {
     .await
 }
 
-/// Step 09 between two cone NATs with the configured STUN server: the call
-/// connects on a server-reflexive candidate (the address the NAT gave the
-/// page, learnt from STUN), never a relay, and each side sees and hears the
-/// other.
-#[test]
-fn app09_connects_through_two_cone_nats_with_stun() {
+/// Step `example` (09 or 10) between two cone NATs with the configured STUN
+/// server: the call connects on a server-reflexive candidate (the address
+/// the NAT gave the page, learnt from STUN), never a relay, and each side
+/// sees and hears the other.
+fn expect_call_through_cone_nats_with_stun(example: &str) {
     let _alone = one_at_a_time();
     let nat = Nat::PortRestrictedCone;
     let coturn = Coturn::start_stun_in(&networks(nat).namespace("inet"), INTERNET_HOST);
     let ice_servers = json!([{ "urls": coturn.url() }]).to_string();
-    let _server = server_on_the_internet(nat, "app09", &["--ice-servers", &ice_servers]);
+    let _server = server_on_the_internet(nat, example, &["--ice-servers", &ice_servers]);
     run(async {
         let (alice, bob) = browsers_at_home(nat).await;
         let (alice, bob) = call(&alice, &bob).await;
@@ -130,7 +129,7 @@ fn app09_connects_through_two_cone_nats_with_stun() {
         for page in [&alice, &bob] {
             expect_remote_media(page).await;
             let pair = selected_pair(page).await;
-            eprintln!("{}: selected pair {pair}", page.name());
+            eprintln!("{example} {}: selected pair {pair}", page.name());
             let types = [&pair["local"]["type"], &pair["remote"]["type"]];
             assert!(types.contains(&&json!("srflx")), "no srflx side: {pair}");
             assert!(!types.contains(&&json!("relay")), "a relay: {pair}");
@@ -138,6 +137,18 @@ fn app09_connects_through_two_cone_nats_with_stun() {
         alice.assert_no_uncaught_errors().await;
         bob.assert_no_uncaught_errors().await;
     });
+}
+
+#[test]
+fn app09_connects_through_two_cone_nats_with_stun() {
+    expect_call_through_cone_nats_with_stun("app09");
+}
+
+/// Step 10 sends each candidate as it is found (trickle ICE): the
+/// server-reflexive ones arrive after the offer, and must still be used.
+#[test]
+fn app10_connects_through_two_cone_nats_with_stun() {
+    expect_call_through_cone_nats_with_stun("app10");
 }
 
 /// The same call with no ICE servers at all: each page knows only its home
