@@ -274,13 +274,20 @@ async fn offers_cross(alice_engine: Engine, bob_engine: Engine, first: &str, add
             !tracks.is_empty() && tracks.iter().all(|t| t["muted"] == json!(false))
         });
         if frozen {
-            assert_eq!(
-                sound,
-                json!([{ "muted": true, "state": "live" }]),
-                "{}: the known bug, seen with {KNOWN_BUGS_SEEN_WITH}, no longer mutes the sound in {}",
-                page.name(),
-                browser_version(page).await
-            );
+            // The track mutes once no sound has reached it for a moment:
+            // on a loaded machine that can come after the frozen picture.
+            let version = browser_version(page).await;
+            page.wait_for(
+                &format!(
+                    "the known bug, seen with {KNOWN_BUGS_SEEN_WITH}, to mute the sound as it did \
+                     (if it never does in {version}, that part of the bug is mended)"
+                ),
+                "const s = document.getElementById('remote-audio').srcObject; \
+                 const tracks = (s ? s.getAudioTracks() : []).map((t) => ({ muted: t.muted, state: t.readyState })); \
+                 return JSON.stringify(tracks) === '[{\"muted\":true,\"state\":\"live\"}]' && tracks;",
+                QUICK,
+            )
+            .await;
             continue;
         }
         assert!(
