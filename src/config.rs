@@ -93,7 +93,7 @@ struct Args {
     /// The address people open when a reverse proxy is in front, e.g. https://chat.example.org: the server answers to its name and accepts it as Origin
     #[arg(long, env = "PUBLIC_ORIGIN", value_parser = public_origin)]
     public_origin: Option<String>,
-    /// Folder holding the steps' page folders app01/ ... app18/ (default: the crate's static/)
+    /// Folder holding the steps' page folders app01/ ... app19/ (default: the crate's static/)
     #[arg(long, env = "STATIC_ROOT")]
     static_root: Option<PathBuf>,
 }

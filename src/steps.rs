@@ -196,6 +196,20 @@ pub fn app18() -> Step {
 }
 // ANCHOR_END: app18
 
+// ANCHOR: app19
+/// Step 19: calls that survive.
+///
+/// What this step's server offers: step 18's, and a held place for a member
+/// whose socket drops, which its next socket takes back with the resume
+/// token of its `welcome`.
+pub fn app19() -> Step {
+    Step::new("app19")
+        .with_signaling(Policy::Rooms)
+        .with_ice_servers()
+        .with_resume()
+}
+// ANCHOR_END: app19
+
 /// Every step, in order: for tests and tools that
 /// go through them all.
 pub fn all() -> Vec<Step> {
@@ -218,5 +232,6 @@ pub fn all() -> Vec<Step> {
         app16(),
         app17(),
         app18(),
+        app19(),
     ]
 }

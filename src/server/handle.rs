@@ -85,10 +85,17 @@ impl Server {
         self.tls_fingerprint.as_deref()
     }
 
-    /// How many signaling sockets are registered now (0 for steps without `/ws`).
-    /// Tests use it to prove that no socket outlives its connection.
+    /// How many signaling sockets are registered now (0 for steps without
+    /// `/ws`), with the places held for members whose socket dropped (step
+    /// 19). Tests use it to prove that no socket outlives its connection.
     pub fn open_sockets(&self) -> usize {
         self.hub.as_ref().map_or(0, |hub| hub.peer_count())
+    }
+
+    /// How many resume tokens are in force (step 19; 0 for other steps).
+    /// Tests use it to prove that no token outlives its member.
+    pub fn resume_tokens(&self) -> usize {
+        self.hub.as_ref().map_or(0, |hub| hub.token_count())
     }
 
     /// How many rooms have members now (0 for steps without rooms).

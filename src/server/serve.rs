@@ -89,7 +89,7 @@ pub async fn serve(
     let admission = Admission::new(caps, budget.sockets);
     let limits = step.limits(config.room_size);
     let signaling = step.signaling().map(|policy| Signaling {
-        hub: hub::create(policy, &limits),
+        hub: hub::create(policy, &limits, step.resumes()),
         limits,
         admission: admission.clone(),
         names: names.clone(),

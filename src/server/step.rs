@@ -15,6 +15,8 @@ pub struct Step {
     /// The most people this step's page can take in one room, when the
     /// page (not the operator) sets the limit.
     room_size_cap: Option<usize>,
+    /// Step 19: a member whose socket drops keeps its place for a while.
+    resumes: bool,
 }
 
 impl Step {
@@ -26,6 +28,7 @@ impl Step {
             limits: Limits::default(),
             ice_servers: false,
             room_size_cap: None,
+            resumes: false,
         }
     }
 
@@ -38,6 +41,13 @@ impl Step {
     /// Adds `GET /ice-servers`, the ICE server list for the pages (step 09 on).
     pub fn with_ice_servers(mut self) -> Step {
         self.ice_servers = true;
+        self
+    }
+
+    /// Holds the place of a member whose socket drops, so that its next
+    /// socket can take it back with a resume token (step 19 on).
+    pub fn with_resume(mut self) -> Step {
+        self.resumes = true;
         self
     }
 
@@ -64,6 +74,11 @@ impl Step {
     /// The policy of its `/ws`, if it has one.
     pub fn signaling(&self) -> Option<Policy> {
         self.signaling
+    }
+
+    /// Whether members whose socket drops keep their place (step 19 on).
+    pub fn resumes(&self) -> bool {
+        self.resumes
     }
 
     /// Whether it serves `GET /ice-servers`.

@@ -19,20 +19,60 @@
 //! that hop as a large share of the server's CPU per message, so it went.
 //!
 //! The hub never waits for a page: see [`Peers::send`].
+//!
+//! ## Held places (step 19)
+//!
+//! From step 19 a member whose socket drops without a close frame keeps its
+//! place for `Limits::resume_grace`: still in its room, announced to
+//! nobody, but away ([`Peers::set_away`]), so messages for it are refused
+//! (`peer-away`) rather than queued for a page that may never read them. A
+//! new socket that presents the member's token (`resume.rs`) takes the place
+//! back ([`HubHandle::resume`]); when the grace ends first, the member leaves
+//! as before ([`HubHandle::end_hold`]).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use super::limits::Limits;
-use super::peers::{new_peer_id, short, NoId, Outgoing, PeerId, Peers};
+use super::peers::{new_peer_id, short, NoId, Outgoing, PeerId, Peers, SocketNumber};
 use super::policy::{Policy, Rules};
-use super::protocol::Request;
+use super::protocol::{ErrorCode, Field, Member, Request, ServerMessage};
+use super::resume::ResumeBook;
 
 /// The way to reach the hub; clone it freely.
 #[derive(Clone)]
 pub struct HubHandle {
     hub: Arc<Mutex<Hub>>,
+}
+
+/// A socket's registration: the id it goes by now and its own number.
+pub struct Registration {
+    pub id: PeerId,
+    pub socket: SocketNumber,
+}
+
+/// How a socket ended, which decides whether its member's place is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The page closed it, the server shut down, or the socket broke a rule:
+    /// the member leaves now.
+    Closed,
+    /// The connection was lost without a close frame (an error, silence past
+    /// the heartbeat timeout): the page may come back.
+    Lost,
+}
+
+/// What became of a member whose socket ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AfterSocket {
+    /// Gone, announced to its room (or it had not joined).
+    Left,
+    /// Held for `grace` (step 19): call [`HubHandle::end_hold`] after it.
+    Held { grace: Duration },
+    /// Another socket took the id over by resuming: nothing to do.
+    Replaced,
 }
 
 impl HubHandle {
@@ -43,28 +83,70 @@ impl HubHandle {
         self.hub.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers a socket whose outgoing queue is `outbox`, and returns its id.
-    pub fn join(&self, outbox: mpsc::Sender<Outgoing>) -> Result<PeerId, NoId> {
+    /// Registers a socket whose outgoing queue is `outbox`.
+    pub fn join(&self, outbox: mpsc::Sender<Outgoing>) -> Result<Registration, NoId> {
         self.lock().register(outbox)
     }
 
-    /// Unregisters a socket (announcing it to its room). Safe to call for a
-    /// peer the hub already dropped.
-    pub fn leave(&self, id: &PeerId) {
+    /// The socket `socket` of `id` has ended, as `ending` says. Its member
+    /// leaves (announced to its room), or, from step 19, is held.
+    pub fn leave(&self, id: &PeerId, socket: SocketNumber, ending: Ending) -> AfterSocket {
         let mut hub = self.lock();
+        match hub.peers.socket_of(id) {
+            // Already dropped (its queue stayed full).
+            None => return AfterSocket::Left,
+            Some(holder) if holder != socket => return AfterSocket::Replaced,
+            Some(_) => {}
+        }
+        let holds = hub.resume.is_some() && ending == Ending::Lost && hub.rules.is_member(id);
+        if holds {
+            hub.peers.set_away(id);
+            log::info!("peer {}: connection lost; its place is held", short(id));
+            return AfterSocket::Held {
+                grace: hub.resume_grace,
+            };
+        }
         hub.unregister(id);
         hub.drop_stalled();
+        AfterSocket::Left
     }
 
-    /// Hands a page's request to the policy.
-    pub fn request(&self, from: &PeerId, request: Request) {
+    /// The grace of a held member is over: if no socket has taken its place
+    /// back, it leaves now.
+    pub fn end_hold(&self, id: &PeerId, socket: SocketNumber) {
         let mut hub = self.lock();
-        let Hub { peers, rules, .. } = &mut *hub;
-        rules.request(peers, from, request);
-        hub.drop_stalled();
+        if hub.peers.socket_of(id) == Some(socket) && hub.peers.is_away(id) {
+            log::info!("peer {}: did not come back in time", short(id));
+            hub.unregister(id);
+            hub.drop_stalled();
+        }
     }
 
-    /// How many sockets are registered now (tests and logs use it).
+    /// Hands a page's request to the policy. A `resume` is the hub's own
+    /// business: when it succeeds, the socket's id changes, and the new one
+    /// is returned.
+    pub fn request(&self, from: &PeerId, request: Request) -> Option<PeerId> {
+        let mut hub = self.lock();
+        let resumed = match request {
+            Request::Resume { token, .. } if hub.resume.is_some() => hub.resume(from, &token),
+            // Steps 07-18 relay a `resume` like any other message.
+            Request::Resume { to, raw, .. } => {
+                let Hub { peers, rules, .. } = &mut *hub;
+                rules.request(peers, from, Request::Forward { to, raw });
+                None
+            }
+            request => {
+                let Hub { peers, rules, .. } = &mut *hub;
+                rules.request(peers, from, request);
+                None
+            }
+        };
+        hub.drop_stalled();
+        resumed
+    }
+
+    /// How many sockets are registered now, held places included (tests and
+    /// logs use it).
     pub fn peer_count(&self) -> usize {
         self.lock().peers.len()
     }
@@ -73,23 +155,34 @@ impl HubHandle {
     pub fn room_count(&self) -> usize {
         self.lock().rules.room_count()
     }
+
+    /// How many resume tokens are in force (tests check none outlives its
+    /// member).
+    pub fn token_count(&self) -> usize {
+        self.lock().resume.as_ref().map_or(0, ResumeBook::len)
+    }
 }
 
-/// Makes the hub for `policy` and returns its handle.
-pub fn create(policy: Policy, limits: &Limits) -> HubHandle {
-    create_with_ids(policy, limits, new_peer_id)
+/// Makes the hub for `policy` and returns its handle; with `resumes` (step
+/// 19), members whose socket drops keep their place for a while.
+pub fn create(policy: Policy, limits: &Limits, resumes: bool) -> HubHandle {
+    create_with_ids(policy, limits, resumes, new_peer_id)
 }
 
 /// [`create`], with ids from `make_id` (tests make it fail).
 pub fn create_with_ids(
     policy: Policy,
     limits: &Limits,
+    resumes: bool,
     make_id: impl FnMut() -> Result<PeerId, NoId> + Send + 'static,
 ) -> HubHandle {
     let hub = Hub {
         peers: Peers::new(limits.send_timeout),
         rules: policy.rules(limits),
         make_id: Box::new(make_id),
+        sockets_opened: 0,
+        resume: resumes.then(ResumeBook::default),
+        resume_grace: limits.resume_grace,
     };
     HubHandle {
         hub: Arc::new(Mutex::new(hub)),
@@ -100,27 +193,94 @@ struct Hub {
     peers: Peers,
     rules: Box<dyn Rules>,
     make_id: Box<dyn FnMut() -> Result<PeerId, NoId> + Send>,
+    /// Counts sockets, to number them.
+    sockets_opened: SocketNumber,
+    /// Step 19's resume tokens; `None` for the steps before it.
+    resume: Option<ResumeBook>,
+    resume_grace: Duration,
 }
 
 impl Hub {
-    fn register(&mut self, outbox: mpsc::Sender<Outgoing>) -> Result<PeerId, NoId> {
+    fn register(&mut self, outbox: mpsc::Sender<Outgoing>) -> Result<Registration, NoId> {
         let id = (self.make_id)().inspect_err(|NoId| {
             log::error!("no id for a new socket: the system random source failed");
         })?;
-        self.peers.insert(id.clone(), outbox);
-        self.rules.arrived(&mut self.peers, &id);
+        let token = match &mut self.resume {
+            Some(book) => Some(book.issue(&id)?),
+            None => None,
+        };
+        self.sockets_opened += 1;
+        let socket = self.sockets_opened;
+        self.peers.insert(id.clone(), socket, outbox);
+        self.rules.arrived(&mut self.peers, &id, token.as_deref());
         log::info!("peer {} connected ({} open)", short(&id), self.peers.len());
         self.drop_stalled();
-        Ok(id)
+        Ok(Registration { id, socket })
     }
 
     fn unregister(&mut self, id: &PeerId) {
         // Removed first, so that nothing the policy announces goes to it.
         if self.peers.remove(id) {
+            if let Some(book) = &mut self.resume {
+                book.forget(id);
+            }
             self.rules.left(&mut self.peers, id);
             log::info!("peer {} left ({} open)", short(id), self.peers.len());
         }
     }
+
+    // ANCHOR: resume
+    /// `fresh`, a socket that has just been welcomed, presents `token`: if it
+    /// names a member whose place is still there, the socket becomes that
+    /// member (same id, same room, nothing announced), gets a new token and
+    /// the room as it is now. Returns the id it goes by from now on.
+    fn resume(&mut self, fresh: &PeerId, token: &Field) -> Option<PeerId> {
+        let Some(book) = &mut self.resume else {
+            return None;
+        };
+        let Field::Text(token) = token else {
+            let reason = "resume needs a string field \"token\"";
+            self.peers.refuse(fresh, ErrorCode::BadMessage, reason);
+            return None;
+        };
+        if self.rules.is_member(fresh) {
+            let reason = "resume comes right after welcome, before join";
+            self.peers.refuse(fresh, ErrorCode::BadMessage, reason);
+            return None;
+        }
+        // Spent whatever happens next: a token works once.
+        let Some(id) = book.redeem(token) else {
+            let reason = "unknown, used or expired resume token: join again";
+            self.peers.refuse(fresh, ErrorCode::BadToken, reason);
+            return None;
+        };
+        // A socket's own token names itself: nothing to take over (and the
+        // page, which misused it, has none now).
+        if &id == fresh || !self.peers.hand_over(fresh, &id) {
+            let reason = "unknown, used or expired resume token: join again";
+            self.peers.refuse(fresh, ErrorCode::BadToken, reason);
+            return None;
+        }
+        book.forget(fresh);
+        let Ok(token) = book.issue(&id) else {
+            log::error!("no resume token: the system random source failed");
+            return Some(id);
+        };
+        let others = self.rules.others_in_room(&id);
+        let members = others
+            .iter()
+            .map(|(id, username)| Member { id, username })
+            .collect();
+        let resumed = ServerMessage::Resumed {
+            id: &id,
+            resume: &token,
+            members,
+        };
+        self.peers.send_message(&id, &resumed);
+        log::info!("peer {} resumed on a new socket", short(&id));
+        Some(id)
+    }
+    // ANCHOR_END: resume
 
     /// Peers found stalled while sending leave like any other.
     fn drop_stalled(&mut self) {
@@ -140,7 +300,7 @@ mod tests {
     fn a_failed_id_refuses_one_join_and_nothing_else() {
         actix_web::rt::System::new().block_on(async {
             let mut made = 0;
-            let hub = create_with_ids(Policy::Broadcast, &Limits::default(), move || {
+            let hub = create_with_ids(Policy::Broadcast, &Limits::default(), false, move || {
                 made += 1;
                 if made == 2 {
                     Err(NoId)
@@ -151,9 +311,9 @@ mod tests {
             let (alice_out, mut alice_in) = mpsc::channel(8);
             let (bob_out, _bob_in) = mpsc::channel(8);
             let (carol_out, mut carol_in) = mpsc::channel(8);
-            let alice = hub.join(alice_out).unwrap();
-            assert_eq!(hub.join(bob_out), Err(NoId));
-            let carol = hub.join(carol_out).unwrap();
+            let alice = hub.join(alice_out).unwrap().id;
+            assert!(matches!(hub.join(bob_out), Err(NoId)));
+            let carol = hub.join(carol_out).unwrap().id;
             hub.request(
                 &alice,
                 Request::parse(r#"{"type":"chat","text":"hi"}"#).unwrap(),

@@ -26,6 +26,9 @@ pub struct Limits {
     pub send_timeout: Duration,
     /// Most members a room may have (direct and rooms policies).
     pub room_size: usize,
+    /// Step 19: how long the place of a member whose socket dropped is
+    /// held for it to resume (steps without resume ignore it).
+    pub resume_grace: Duration,
 }
 
 /// 64 KiB: an SDP with many candidates is under 10 KiB, and a chat line far
@@ -58,6 +61,10 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// 4 people: in a mesh each member uploads one stream per other member, so
 /// a room of 4 uploads 3 streams from every laptop; more needs an SFU.
 pub const ROOM_SIZE: usize = 4;
+/// 20 s to resume (step 19): a page's reconnect attempts come after 1, 2, 4
+/// and 8 s (its backoff), 15 s in all; longer would leave the others looking
+/// at the tile of someone who has really gone.
+pub const RESUME_GRACE: Duration = Duration::from_secs(20);
 
 impl Limits {
     /// These limits for rooms of `room_size` members. The burst grows with
@@ -101,6 +108,7 @@ impl Default for Limits {
             client_timeout: CLIENT_TIMEOUT,
             send_timeout: SEND_TIMEOUT,
             room_size: ROOM_SIZE,
+            resume_grace: RESUME_GRACE,
         }
     }
 }

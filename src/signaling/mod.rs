@@ -9,8 +9,9 @@
 //! | `limits.rs` | the limits every socket lives under, with the reason for each value |
 //! | `protocol.rs` | the wire types: a page's `Request`, the `ServerMessage`s; `splice.rs` keeps a message's own bytes for relaying |
 //! | `peers.rs` | the registry: each socket's id and bounded outgoing queue |
+//! | `resume.rs` | step 19's resume tokens: which member each one lets back in |
 //! | `policy/` | who gets each message: `broadcast.rs` (07-14), `direct.rs` (15-16), `rooms.rs` (17), and the name rules (`display_names.rs`) |
-//! | `hub.rs` | the one lock around the registry and the policy |
+//! | `hub.rs` | the one lock around the registry and the policy, and step 19's held places |
 //! | `session.rs` | one socket's loop: read, heartbeat, rate limit, write |
 //! | `route.rs` | the HTTP side: `Origin` check (`origin.rs`), caps (`admission.rs`), frame sizes (`frame_guard.rs`), the upgrade |
 //!
@@ -27,6 +28,7 @@ mod peers;
 mod policy;
 mod protocol;
 mod rate;
+mod resume;
 pub(crate) mod route;
 mod session;
 mod splice;
@@ -34,6 +36,7 @@ mod splice;
 pub use admission::{Caps, MAX_SOCKETS_PER_IP, NEW_SOCKETS_PER_IP_PER_MINUTE};
 pub use limits::{
     Limits, BURST, CLIENT_TIMEOUT, FLOOD_CLOSE_AFTER, HEARTBEAT_INTERVAL, MAX_MESSAGE_BYTES,
-    MESSAGES_PER_SECOND, OUTGOING_QUEUE, ROOM_SIZE, SEND_TIMEOUT, SETUP_MESSAGES_PER_PEER,
+    MESSAGES_PER_SECOND, OUTGOING_QUEUE, RESUME_GRACE, ROOM_SIZE, SEND_TIMEOUT,
+    SETUP_MESSAGES_PER_PEER,
 };
 pub use policy::Policy;

@@ -40,10 +40,19 @@ pub enum Delivery {
 }
 
 struct Peer {
-    outbox: mpsc::Sender<Outgoing>,
+    /// `None` while the page is away (step 19): its socket dropped and the
+    /// server holds its place for the resume grace. Nothing is queued for
+    /// it meanwhile: a message it might never read is not "delivered".
+    outbox: Option<mpsc::Sender<Outgoing>>,
     /// Since when its queue has been full, if it is now.
     full_since: Option<Instant>,
+    /// Which socket holds this id now: a resume (step 19) hands the id to
+    /// a new socket, and the old one must then leave nothing behind.
+    socket: SocketNumber,
 }
+
+/// Which of the server's sockets holds an id: counted from 1 as they open.
+pub type SocketNumber = u64;
 
 /// Every open socket's queue.
 pub struct Peers {
@@ -65,13 +74,50 @@ impl Peers {
         }
     }
 
-    /// Registers `id`, whose session reads `outbox`.
-    pub fn insert(&mut self, id: PeerId, outbox: mpsc::Sender<Outgoing>) {
+    /// Registers `id`, whose session (socket number `socket`) reads `outbox`.
+    pub fn insert(&mut self, id: PeerId, socket: SocketNumber, outbox: mpsc::Sender<Outgoing>) {
         let peer = Peer {
-            outbox,
+            outbox: Some(outbox),
             full_since: None,
+            socket,
         };
         self.map.insert(id, peer);
+    }
+
+    /// Which socket holds `id`, if it is registered.
+    pub fn socket_of(&self, id: &PeerId) -> Option<SocketNumber> {
+        self.map.get(id).map(|peer| peer.socket)
+    }
+
+    /// Marks `id` as away: registered, its socket gone (step 19's grace).
+    pub fn set_away(&mut self, id: &PeerId) {
+        if let Some(peer) = self.map.get_mut(id) {
+            peer.outbox = None;
+            peer.full_since = None;
+        }
+    }
+
+    /// Whether `id` is registered but away.
+    pub fn is_away(&self, id: &PeerId) -> bool {
+        self.map.get(id).is_some_and(|peer| peer.outbox.is_none())
+    }
+
+    /// Step 19's resume: the socket registered as `fresh` takes over `id`.
+    /// `fresh` is unregistered, and `id` is written to through `fresh`'s
+    /// queue from now on; a socket that still held `id` (its connection
+    /// half-open) finds its queue closed and ends. False if either is not
+    /// registered.
+    pub fn hand_over(&mut self, fresh: &PeerId, id: &PeerId) -> bool {
+        if fresh == id || !self.map.contains_key(id) {
+            return false;
+        }
+        let Some(new) = self.map.remove(fresh) else {
+            return false;
+        };
+        if let Some(peer) = self.map.get_mut(id) {
+            *peer = new;
+        }
+        true
     }
 
     /// Unregisters `id`; false if it was not registered.
@@ -105,7 +151,11 @@ impl Peers {
         let Some(peer) = self.map.get_mut(to) else {
             return;
         };
-        match peer.outbox.try_send(text) {
+        // Away (step 19): nothing waits for it; see `Peer::outbox`.
+        let Some(outbox) = &peer.outbox else {
+            return;
+        };
+        match outbox.try_send(text) {
             Ok(()) => peer.full_since = None,
             // Its session has ended and is about to unregister it.
             Err(mpsc::error::TrySendError::Closed(_)) => {}

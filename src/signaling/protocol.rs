@@ -32,6 +32,12 @@ pub enum ErrorCode {
     RoomFull,
     /// The socket sends faster than its rate limit.
     RateLimited,
+    /// Step 19: a `resume` whose token is unknown, already used or expired.
+    /// The page joins again instead.
+    BadToken,
+    /// Step 19: `to` names a member whose socket dropped and whose place the
+    /// server holds for a while; the message was not delivered.
+    PeerAway,
 }
 
 // ANCHOR: server_message
@@ -39,8 +45,21 @@ pub enum ErrorCode {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ServerMessage<'a> {
-    /// First, on connect (direct and rooms policies): the page's own id.
-    Welcome { id: &'a str },
+    /// First, on connect (direct and rooms policies): the page's own id and,
+    /// from step 19, the token that lets its next socket take its place.
+    Welcome {
+        id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resume: Option<&'a str>,
+    },
+    /// Step 19: the answer to a good `resume`. The page has its old id
+    /// back, a new token, and the members of its room now, since it missed
+    /// what was announced while it was away.
+    Resumed {
+        id: &'a str,
+        resume: &'a str,
+        members: Vec<Member<'a>>,
+    },
     /// To the others of a room when a page joins it.
     Join { from: &'a str, username: &'a str },
     /// To the others of a room when a page leaves, closes or stops answering.
@@ -49,6 +68,13 @@ pub enum ServerMessage<'a> {
     Error { code: ErrorCode, message: String },
 }
 // ANCHOR_END: server_message
+
+/// One member of a room, as `resumed` lists them.
+#[derive(Debug, Serialize)]
+pub struct Member<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+}
 
 impl ServerMessage<'_> {
     pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage<'static> {
@@ -82,6 +108,15 @@ pub enum Request {
     },
     /// `leave`: leave the room and stay connected.
     Leave { raw: RawMessage },
+    /// Step 19's `resume`: this socket takes back the place its `token`
+    /// names (sent right after `welcome`, before any `join`). A server
+    /// without resume (steps 07-18) relays it like any other message, so it
+    /// keeps the `to` of one.
+    Resume {
+        token: Field,
+        to: Option<String>,
+        raw: RawMessage,
+    },
     /// Anything else (`offer`, `answer`, `candidate`, `chat`, ...): for the
     /// peer named in `to` (direct and rooms policies), or for every other
     /// page (broadcast).
@@ -104,6 +139,7 @@ impl Request {
             to,
             username,
             room,
+            token,
         } = fields;
         let kind = match kind {
             Field::Text(kind) => kind,
@@ -124,6 +160,7 @@ impl Request {
                 raw,
             },
             "leave" => Request::Leave { raw },
+            "resume" => Request::Resume { token, to, raw },
             _ => Request::Forward { to, raw },
         })
     }
@@ -132,9 +169,10 @@ impl Request {
     /// policy relays every request this way).
     pub fn raw(&self) -> &RawMessage {
         match self {
-            Request::Join { raw, .. } | Request::Leave { raw } | Request::Forward { raw, .. } => {
-                raw
-            }
+            Request::Join { raw, .. }
+            | Request::Leave { raw }
+            | Request::Resume { raw, .. }
+            | Request::Forward { raw, .. } => raw,
         }
     }
 }
@@ -193,8 +231,32 @@ mod tests {
     #[test]
     fn server_messages_have_the_wire_shape() {
         assert_eq!(
-            ServerMessage::Welcome { id: "abc" }.to_text(),
+            ServerMessage::Welcome {
+                id: "abc",
+                resume: None
+            }
+            .to_text(),
             r#"{"type":"welcome","id":"abc"}"#
+        );
+        assert_eq!(
+            ServerMessage::Welcome {
+                id: "abc",
+                resume: Some("t0k")
+            }
+            .to_text(),
+            r#"{"type":"welcome","id":"abc","resume":"t0k"}"#
+        );
+        assert_eq!(
+            ServerMessage::Resumed {
+                id: "abc",
+                resume: "t1k",
+                members: vec![Member {
+                    id: "def",
+                    username: "Bo"
+                }],
+            }
+            .to_text(),
+            r#"{"type":"resumed","id":"abc","resume":"t1k","members":[{"id":"def","username":"Bo"}]}"#
         );
         assert_eq!(
             ServerMessage::Join {

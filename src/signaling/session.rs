@@ -4,7 +4,7 @@
 //! However the loop ends, the socket is unregistered from the hub and closed
 //! with a close code that says why.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use bytestring::ByteString;
@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::admission::Permit;
 use super::frame_guard::Tripped;
-use super::hub::HubHandle;
+use super::hub::{AfterSocket, Ending, HubHandle, Registration};
 use super::limits::Limits;
 use super::peers::{NoId, Outgoing, PeerId};
 use super::protocol::{ErrorCode, Request, ServerMessage};
@@ -31,7 +31,9 @@ pub struct Connection {
 }
 
 // ANCHOR: run
-/// Runs one socket until it closes, then unregisters it.
+/// Runs one socket until it closes, then unregisters it (or, from step 19,
+/// holds its member's place for the grace, then unregisters it unless
+/// another socket took the place back).
 pub async fn run(
     connection: Connection,
     hub: HubHandle,
@@ -45,8 +47,8 @@ pub async fn run(
         permit,
     } = connection;
     let (outbox, queued) = mpsc::channel(limits.outgoing_queue);
-    let id = match hub.join(outbox) {
-        Ok(id) => id,
+    let Registration { id, socket: number } = match hub.join(outbox) {
+        Ok(registration) => registration,
         Err(NoId) => {
             let _ = session
                 .close(Some(reason(CloseCode::Error, "server error: try again")))
@@ -55,7 +57,7 @@ pub async fn run(
         }
     };
     let mut socket = Socket {
-        id: id.clone(),
+        id,
         session: session.clone(),
         hub: hub.clone(),
         limits,
@@ -63,11 +65,17 @@ pub async fn run(
         refused_in_a_row: 0,
         oversized,
     };
-    let close = socket.drive(stream, queued, shutdown).await;
-    hub.leave(&id);
+    let (close, ending) = socket.drive(stream, queued, shutdown.clone()).await;
+    // The id may have changed: a `resume` (step 19) takes an older one over.
+    let id = socket.id;
+    let after = hub.leave(&id, number, ending);
     // Its place under the caps goes back as it leaves the hub, so that the
     // caps never count a socket the hub no longer has.
     drop(permit);
+    let close = match after {
+        AfterSocket::Replaced => Some(reason(CloseCode::Normal, "resumed on another connection")),
+        _ => close,
+    };
     if let Some(close) = &close {
         log::info!(
             "peer {id} closed: {:?} {}",
@@ -77,8 +85,20 @@ pub async fn run(
     }
     // An error means the page already went away: nothing left to close.
     let _ = session.close(close).await;
+    if let AfterSocket::Held { grace } = after {
+        wait_unless_shutting_down(grace, shutdown).await;
+        hub.end_hold(&id, number);
+    }
 }
 // ANCHOR_END: run
+
+/// Sleeps for `grace`, or less if the server stops meanwhile.
+async fn wait_unless_shutting_down(grace: Duration, mut shutdown: watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(grace) => {}
+        _ = shutdown.changed() => {}
+    }
+}
 
 fn reason(code: CloseCode, text: &str) -> CloseReason {
     CloseReason {
@@ -87,13 +107,17 @@ fn reason(code: CloseCode, text: &str) -> CloseReason {
     }
 }
 
+/// How the loop ended: the close frame to send (`None`: a close frame with
+/// no reason, or nothing at all when the connection is already gone), and
+/// whether the page closed or was lost.
+type Exit = (Option<CloseReason>, Ending);
+
 /// What the loop does after one frame from the page.
 enum AfterFrame {
     /// Go on reading.
     KeepGoing,
-    /// End the loop, closing with this reason (`None`: a close frame with no
-    /// reason, or nothing at all when the connection is already gone).
-    Stop(Option<CloseReason>),
+    /// End the loop.
+    Stop(Exit),
 }
 
 struct Socket {
@@ -107,14 +131,14 @@ struct Socket {
 }
 
 impl Socket {
-    /// The loop. Returns the close frame to send, or `None` when the
-    /// connection is already gone.
+    /// The loop, until the socket ends.
     async fn drive(
         &mut self,
         mut stream: AggregatedMessageStream,
         mut queued: mpsc::Receiver<Outgoing>,
         mut shutdown: watch::Receiver<bool>,
-    ) -> Option<CloseReason> {
+    ) -> Exit {
+        use Ending::{Closed, Lost};
         let every = self.limits.heartbeat_interval;
         // The first ping goes out one interval after connecting, not at once.
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -125,15 +149,16 @@ impl Socket {
             // (what others send it) or its heartbeat, nor the other way round.
             tokio::select! {
                 _ = shutdown.changed() => {
-                    return Some(reason(CloseCode::Away, "server is shutting down"));
+                    return (Some(reason(CloseCode::Away, "server is shutting down")), Closed);
                 }
                 frame = stream.recv() => {
                     last_heard = Instant::now();
                     match frame {
-                        None => return None,
+                        // Gone without a close frame.
+                        None => return (None, Lost),
                         Some(Ok(frame)) => {
-                            if let AfterFrame::Stop(close) = self.on_frame(frame).await {
-                                return close;
+                            if let AfterFrame::Stop(exit) = self.on_frame(frame).await {
+                                return exit;
                             }
                         }
                         Some(Err(err)) => return self.on_error(err),
@@ -142,19 +167,21 @@ impl Socket {
                 text = queued.recv() => match text {
                     Some(text) => {
                         if !self.send(text).await {
-                            return None;
+                            return (None, Lost);
                         }
                     }
-                    // The hub dropped this peer because its queue was full.
-                    None => return Some(reason(CloseCode::Policy, "not reading messages fast enough")),
+                    // The hub dropped this peer because its queue was full
+                    // (or, from step 19, another socket resumed its place:
+                    // `run` tells the two apart).
+                    None => return (Some(reason(CloseCode::Policy, "not reading messages fast enough")), Closed),
                 },
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > self.limits.client_timeout {
                         log::info!("peer {}: no answer to pings for {:?}", self.id, self.limits.client_timeout);
-                        return Some(reason(CloseCode::Normal, "heartbeat timeout"));
+                        return (Some(reason(CloseCode::Normal, "heartbeat timeout")), Lost);
                     }
                     if self.session.ping(b"").await.is_err() {
-                        return None;
+                        return (None, Lost);
                     }
                 }
             }
@@ -162,34 +189,34 @@ impl Socket {
     }
 
     /// Why reading failed, as the close frame to send (`None`: the page is gone).
-    fn on_error(&self, err: actix_ws::ProtocolError) -> Option<CloseReason> {
+    fn on_error(&self, err: actix_ws::ProtocolError) -> Exit {
         let too_large = || {
-            Some(reason(
-                CloseCode::Size,
-                &format!(
-                    "message too large (limit {} bytes)",
-                    self.limits.max_message_bytes
-                ),
-            ))
+            let text = format!(
+                "message too large (limit {} bytes)",
+                self.limits.max_message_bytes
+            );
+            (Some(reason(CloseCode::Size, &text)), Ending::Closed)
         };
         match err {
             // Declared too large (the guard, which also adds up fragments),
             // or one frame too large (the parser, should it get there first).
             _ if self.oversized.get() => too_large(),
             actix_ws::ProtocolError::Overflow => too_large(),
-            actix_ws::ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-                Some(reason(CloseCode::Invalid, "text frames must be UTF-8"))
-            }
+            actix_ws::ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => (
+                Some(reason(CloseCode::Invalid, "text frames must be UTF-8")),
+                Ending::Closed,
+            ),
             // The connection dropped without a close frame: a closed laptop
             // lid or a lost network, an everyday event rather than a fault.
             // The hub's "left" line is its one line in the log.
             actix_ws::ProtocolError::Io(io) => {
                 log::debug!("peer {}: connection lost ({io})", self.id);
-                None
+                (None, Ending::Lost)
             }
             err => {
                 log::info!("peer {}: protocol error: {err}", self.id);
-                Some(reason(CloseCode::Protocol, "WebSocket protocol error"))
+                let close = reason(CloseCode::Protocol, "WebSocket protocol error");
+                (Some(close), Ending::Closed)
             }
         }
     }
@@ -207,12 +234,12 @@ impl Socket {
             }
             AggregatedMessage::Ping(bytes) => {
                 if self.session.pong(&bytes).await.is_err() {
-                    return AfterFrame::Stop(None);
+                    return AfterFrame::Stop((None, Ending::Lost));
                 }
             }
             AggregatedMessage::Pong(_) => {}
             // The page closed: answer with its own reason.
-            AggregatedMessage::Close(close) => return AfterFrame::Stop(close),
+            AggregatedMessage::Close(close) => return AfterFrame::Stop((close, Ending::Closed)),
         }
         AfterFrame::KeepGoing
     }
@@ -221,7 +248,8 @@ impl Socket {
         if !self.bucket.try_take(Instant::now()) {
             self.refused_in_a_row += 1;
             if self.refused_in_a_row > self.limits.flood_close_after {
-                return AfterFrame::Stop(Some(reason(CloseCode::Policy, "message flood")));
+                let close = reason(CloseCode::Policy, "message flood");
+                return AfterFrame::Stop((Some(close), Ending::Closed));
             }
             self.refuse(ServerMessage::error(
                 ErrorCode::RateLimited,
@@ -235,7 +263,11 @@ impl Socket {
         }
         self.refused_in_a_row = 0;
         match Request::parse(text) {
-            Ok(request) => self.hub.request(&self.id, request),
+            Ok(request) => {
+                if let Some(resumed) = self.hub.request(&self.id, request) {
+                    self.id = resumed;
+                }
+            }
             Err(refusal) => self.refuse(refusal).await,
         }
         AfterFrame::KeepGoing

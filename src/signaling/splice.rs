@@ -37,6 +37,8 @@ pub struct RoutingFields {
     pub to: Field,
     pub username: Field,
     pub room: Field,
+    /// Step 19's resume token.
+    pub token: Field,
 }
 
 /// A page's JSON object, as it arrived, with where its members sit.
@@ -64,6 +66,7 @@ pub fn read(text: ByteString) -> Result<(RawMessage, RoutingFields), serde_json:
         to: members.field(&text, "to"),
         username: members.field(&text, "username"),
         room: members.field(&text, "room"),
+        token: members.field(&text, "token"),
     };
     // A parsed object starts with `{` and ends with `}` once trimmed.
     let open = text.find('{').map_or(0, |at| at + 1);
@@ -140,7 +143,7 @@ struct MemberSpan {
     /// `from` or `username`: the server writes its own.
     replaced_when_relayed: bool,
     /// The routing fields keep their raw value to decode: `type`, `to`,
-    /// `username`, `room`.
+    /// `username`, `room`, and step 19's `token`.
     name: Option<&'static str>,
 }
 
@@ -208,7 +211,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
             members.push(MemberSpan {
                 value: address..address + value.get().len(),
                 replaced_when_relayed: matches!(&*key, "from" | "username"),
-                name: ["type", "to", "username", "room"]
+                name: ["type", "to", "username", "room", "token"]
                     .into_iter()
                     .find(|name| *name == key),
             });

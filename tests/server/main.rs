@@ -11,4 +11,5 @@ mod common;
 mod hostile_clients;
 mod http_server;
 mod signaling_broadcast;
+mod signaling_resume;
 mod signaling_rooms;

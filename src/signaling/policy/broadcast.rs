@@ -12,7 +12,7 @@ pub struct Broadcast;
 
 // ANCHOR: broadcast
 impl Rules for Broadcast {
-    fn arrived(&mut self, _peers: &mut Peers, _id: &PeerId) {}
+    fn arrived(&mut self, _peers: &mut Peers, _id: &PeerId, _resume: Option<&str>) {}
 
     fn request(&mut self, peers: &mut Peers, from: &PeerId, request: Request) {
         // The text as it arrived, shared by every queue it goes into.

@@ -43,6 +43,15 @@ impl Direct {
         }
     }
 
+    /// Everyone in it but `id`, with their names.
+    pub fn others(&self, id: &PeerId) -> Vec<(PeerId, String)> {
+        self.members
+            .iter()
+            .filter(|(member, _)| *member != id)
+            .map(|(member, name)| (member.clone(), name.clone()))
+            .collect()
+    }
+
     /// True when nobody is in it.
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
@@ -104,6 +113,12 @@ impl Direct {
         let Some(target) = target.filter(|target| *target != from).cloned() else {
             return peers.refuse(from, ErrorCode::UnknownPeer, "no such peer in your room");
         };
+        // Step 19: a member whose socket dropped may come back, but what is
+        // sent to it meanwhile would be lost: the sender hears so now.
+        if peers.is_away(&target) {
+            let reason = "that member's connection dropped; it may come back shortly";
+            return peers.refuse(from, ErrorCode::PeerAway, reason);
+        }
         // Whatever the page claimed, `from` is who really sent it, and a
         // `username` riding along is the one the server checked.
         peers.send(&target, raw.stamped(from, username), Delivery::Needed);
@@ -112,15 +127,16 @@ impl Direct {
 }
 
 // ANCHOR: welcome
-/// Tells a new socket its id, the one other pages will address it by.
-pub fn welcome(peers: &mut Peers, id: &PeerId) {
-    peers.send_message(id, &ServerMessage::Welcome { id });
+/// Tells a new socket its id, the one other pages will address it by, and
+/// from step 19 its resume token.
+pub fn welcome(peers: &mut Peers, id: &PeerId, resume: Option<&str>) {
+    peers.send_message(id, &ServerMessage::Welcome { id, resume });
 }
 // ANCHOR_END: welcome
 
 impl Rules for Direct {
-    fn arrived(&mut self, peers: &mut Peers, id: &PeerId) {
-        welcome(peers, id);
+    fn arrived(&mut self, peers: &mut Peers, id: &PeerId, resume: Option<&str>) {
+        welcome(peers, id, resume);
     }
 
     // ANCHOR: route
@@ -143,7 +159,10 @@ impl Rules for Direct {
                     peers.refuse(from, ErrorCode::NotJoined, "join before leaving");
                 }
             }
-            Request::Forward { to, raw } => self.forward(peers, from, to.as_deref(), &raw),
+            // (The hub answers a `resume` itself when the step resumes.)
+            Request::Forward { to, raw } | Request::Resume { to, raw, .. } => {
+                self.forward(peers, from, to.as_deref(), &raw)
+            }
         }
     }
     // ANCHOR_END: route
@@ -154,5 +173,13 @@ impl Rules for Direct {
 
     fn room_count(&self) -> usize {
         usize::from(!self.is_empty())
+    }
+
+    fn is_member(&self, id: &PeerId) -> bool {
+        self.members.contains_key(id)
+    }
+
+    fn others_in_room(&self, id: &PeerId) -> Vec<(PeerId, String)> {
+        self.others(id)
     }
 }

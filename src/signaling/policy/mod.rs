@@ -47,8 +47,9 @@ impl Policy {
 /// What the hub asks of a policy: three events, each with the registry to
 /// send through.
 pub trait Rules: Send {
-    /// A socket has arrived and has its id.
-    fn arrived(&mut self, peers: &mut Peers, id: &PeerId);
+    /// A socket has arrived and has its id (and, from step 19, the token
+    /// that lets a later socket take its place).
+    fn arrived(&mut self, peers: &mut Peers, id: &PeerId, resume: Option<&str>);
     /// `from` sent `request`.
     fn request(&mut self, peers: &mut Peers, from: &PeerId, request: Request);
     /// A socket has gone (closed, dropped, or silent): it is no longer in
@@ -57,6 +58,15 @@ pub trait Rules: Send {
     /// How many rooms have members now.
     fn room_count(&self) -> usize {
         0
+    }
+    /// Whether `id` has joined (a room, or the one chat).
+    fn is_member(&self, _id: &PeerId) -> bool {
+        false
+    }
+    /// The other members of `id`'s room, with their names (step 19's
+    /// `resumed` lists them).
+    fn others_in_room(&self, _id: &PeerId) -> Vec<(PeerId, String)> {
+        Vec::new()
     }
 }
 // ANCHOR_END: rules

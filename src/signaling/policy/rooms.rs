@@ -76,8 +76,8 @@ impl Rooms {
 }
 
 impl Rules for Rooms {
-    fn arrived(&mut self, peers: &mut Peers, id: &PeerId) {
-        welcome(peers, id);
+    fn arrived(&mut self, peers: &mut Peers, id: &PeerId, resume: Option<&str>) {
+        welcome(peers, id, resume);
     }
 
     fn request(&mut self, peers: &mut Peers, from: &PeerId, request: Request) {
@@ -88,7 +88,8 @@ impl Rules for Rooms {
                     peers.refuse(from, ErrorCode::NotJoined, "join before leaving");
                 }
             }
-            Request::Forward { to, raw } => {
+            // (The hub answers a `resume` itself when the step resumes.)
+            Request::Forward { to, raw } | Request::Resume { to, raw, .. } => {
                 let room = self.room_of.get(from).and_then(|room| self.rooms.get(room));
                 match room {
                     Some(chat) => chat.forward(peers, from, to.as_deref(), &raw),
@@ -104,5 +105,14 @@ impl Rules for Rooms {
 
     fn room_count(&self) -> usize {
         self.rooms.len()
+    }
+
+    fn is_member(&self, id: &PeerId) -> bool {
+        self.room_of.contains_key(id)
+    }
+
+    fn others_in_room(&self, id: &PeerId) -> Vec<(PeerId, String)> {
+        let room = self.room_of.get(id).and_then(|room| self.rooms.get(room));
+        room.map_or_else(Vec::new, |chat| chat.others(id))
     }
 }
