@@ -611,6 +611,29 @@ impl Page<'_> {
         result["value"].clone()
     }
 
+    /// The page's clock: milliseconds since the epoch, as the probe stamps
+    /// the lines the page logs.
+    pub async fn clock(&self) -> f64 {
+        let now = self
+            .eval("return performance.timeOrigin + performance.now();", vec![])
+            .await;
+        now.as_f64().unwrap_or(0.0)
+    }
+
+    /// The lines the page logged at or after `since` (its [`Page::clock`];
+    /// 0 for all of them) that contain `needle`.
+    pub async fn logged(&self, needle: &str, since: f64) -> Vec<String> {
+        let lines = self
+            .eval(
+                "return window.__probe.timeline \
+                   .filter(([at, line]) => at >= arguments[1] && line.includes(arguments[0])) \
+                   .map(([, line]) => line);",
+                vec![json!(needle), json!(since)],
+            )
+            .await;
+        serde_json::from_value(lines).unwrap_or_default()
+    }
+
     /// Waits until `#status` contains `needle` (case-insensitive).
     pub async fn wait_for_status(&self, needle: &str, timeout: Duration) -> String {
         let condition = format!(

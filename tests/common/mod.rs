@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod call;
+pub mod cut;
 pub mod deadline;
 pub mod http;
 pub mod netns;

@@ -134,6 +134,23 @@ impl Networks {
         format!("{}-{part}", self.prefix)
     }
 
+    /// Gives router `part`'s internet side the address `to` in place of
+    /// `from` (both `address/24`), as when a home's public address changes:
+    /// a phone leaving Wi-Fi for mobile data, a router that reconnects to
+    /// its provider. Linux forgets every NAT mapping made with the old
+    /// address, so every connection through it dies: calls, and the
+    /// signaling socket. The returned guard moves it back.
+    pub fn move_router(&self, part: &str, from: &str, to: &str) -> MovedRouter {
+        let router = self.namespace(part);
+        ip(&["-n", &router, "addr", "del", from, "dev", "wan"]);
+        ip(&["-n", &router, "addr", "add", to, "dev", "wan"]);
+        MovedRouter {
+            router,
+            from: from.to_string(),
+            to: to.to_string(),
+        }
+    }
+
     fn names(&self) -> Vec<String> {
         ["inet", "ra", "rb", "a", "b"]
             .into_iter()
@@ -200,6 +217,25 @@ impl Networks {
             in_namespace(router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
             router_rules(router, nat.rule());
         }
+    }
+}
+
+/// A router moved by [`Networks::move_router`]; moves it back when dropped,
+/// for the next test that uses these networks.
+pub struct MovedRouter {
+    router: String,
+    from: String,
+    to: String,
+}
+
+impl Drop for MovedRouter {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["-n", &self.router, "addr", "del", &self.to, "dev", "wan"])
+            .status();
+        let _ = Command::new("ip")
+            .args(["-n", &self.router, "addr", "add", &self.from, "dev", "wan"])
+            .status();
     }
 }
 

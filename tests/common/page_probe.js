@@ -19,6 +19,8 @@
 //   videoFrames(selector, wanted, timeoutMs)  frames presented by a <video>
 //   inbound(kind)    summed inbound-rtp counters of every peer connection
 //   inboundEach(kind)  the same counters for each open connection
+//   selectedPair()   the candidate pair the last open connection sends on
+//   selectedPairs()  the same for every open connection
 //   (#no-webrtc)     a page opened with this fragment has no RTCPeerConnection
 //   holdOffers()     from now on, outgoing signaling messages of type
 //                    'offer' wait in `heldOffers` instead of leaving
@@ -216,7 +218,13 @@
   // prflx, relay) and address; null before a pair is chosen.
   probe.selectedPair = async () => {
     const pc = probe.peerConnections.filter((one) => one.connectionState !== 'closed').at(-1);
-    if (!pc) return null;
+    return pc ? pairOf(pc) : null;
+  };
+  // The selected pair of every open connection.
+  probe.selectedPairs = async () => Promise.all(probe.peerConnections
+    .filter((one) => one.connectionState !== 'closed')
+    .map(pairOf));
+  const pairOf = async (pc) => {
     const stats = await pc.getStats();
     let pairId = null;
     stats.forEach((report) => {

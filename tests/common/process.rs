@@ -60,6 +60,14 @@ impl ServerProcess {
         ServerProcess::launch(command, example, args, env, file_limit)
     }
 
+    /// Starts `example` on the loopback port `port`: a server started again
+    /// where a stopped one was, as a restart after a deploy does.
+    pub fn start_on_port(example: &str, port: u16) -> ServerProcess {
+        let mut command = Command::new(example_binary(example));
+        command.args(["--port", &port.to_string()]);
+        ServerProcess::launch(command, example, &[], &[], None)
+    }
+
     /// Starts `example` inside the network namespace `namespace` (the NAT
     /// tests' internet), with `args` choosing its address and port.
     pub fn start_in_namespace(namespace: &str, example: &str, args: &[&str]) -> ServerProcess {

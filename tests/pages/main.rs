@@ -13,6 +13,7 @@ mod every_page;
 mod https;
 mod nat;
 mod phone_layout;
+mod step_19;
 mod steps_01_02;
 mod steps_03_06;
 mod steps_07_10;

@@ -20,6 +20,7 @@ use common::netns::{networks, Nat, INTERNET_HOST, SERVER_PORT};
 use common::process::ServerProcess;
 use common::rooms::{expect_tiles_connected, join_room};
 use common::stun::Coturn;
+use std::time::Instant;
 
 /// One NAT test at a time: they share the networks, the server's address
 /// and the homes' browsers.
@@ -333,6 +334,112 @@ fn app17_with_a_wrong_turn_secret_says_the_relay_refused() {
                 )
                 .await;
             eprintln!("{}: {status}\n  console: {console}", page.name());
+        }
+    });
+}
+
+/// Waits until each of `pages` (a page and its person's name) shows a
+/// connected tile for each other person, and receives video and sound from
+/// each of them.
+async fn everyone_sees_and_hears_everyone(pages: &[(&Page<'_>, &str)]) {
+    for (page, name) in pages {
+        let others: Vec<&str> = pages
+            .iter()
+            .map(|(_, other)| *other)
+            .filter(|other| other != name)
+            .collect();
+        expect_tiles_connected(page, &others).await;
+        expect_media_from_each(page, others.len()).await;
+    }
+}
+
+/// How long a call may take to come back after a network change: the
+/// path must be seen to fail (a few seconds of unanswered checks), the
+/// grace before an ICE restart (3 s), the signaling socket's reconnect, and
+/// one more restart if the first offer was lost (5 s later).
+const RECOVERING: Duration = Duration::from_secs(40);
+
+/// Step 19 across real NATs: mid-call, Bob's home gets a new public address
+/// (its router's internet side moves from 203.0.113.3 to .13), and every
+/// path to Bob dies with the old one, his signaling socket too. Nobody
+/// presses anything: the connections to Bob restart ICE (a new ufrag on
+/// every page), his socket reconnects and resumes his place, and video and
+/// sound flow again, now through his new address. Alice and Carol share
+/// home A in Chromium; Bob is in home B in Firefox.
+#[test]
+fn app19_calls_recover_when_a_home_moves_to_a_new_address() {
+    let _alone = one_at_a_time();
+    let nat = Nat::PortRestrictedCone;
+    let networks = networks(nat);
+    let coturn = Coturn::start_stun_in(&networks.namespace("inet"), INTERNET_HOST);
+    let ice_servers = json!([{ "urls": coturn.url() }]).to_string();
+    let _server = server_on_the_internet(nat, "app19", &["--ice-servers", &ice_servers]);
+    run(async {
+        let home_a = browser_in(&networks.namespace("a"), &home_flags()).await;
+        let home_b = firefox_in(&networks.namespace("b"), firefox_home_prefs()).await;
+        let url = format!("{}/", origin());
+        let room = "moving house";
+        let alice = join_room(&home_a, &url, "Alice", room).await;
+        let bob = join_room(&home_b, &url, "Bob", room).await;
+        let carol = join_room(&home_a, &url, "Carol", room).await;
+        let pages = [(&alice, "Alice"), (&bob, "Bob"), (&carol, "Carol")];
+        everyone_sees_and_hears_everyone(&pages).await;
+
+        let moved_at = Instant::now();
+        let _moved = networks.move_router("rb", "203.0.113.3/24", "203.0.113.13/24");
+        // What a person sees meanwhile: Bob's tile says it is reconnecting.
+        for page in [&alice, &carol] {
+            page.wait_for(
+                "Bob's tile to say \"reconnecting\"",
+                "const bob = [...document.querySelectorAll('#peers .peer')] \
+                   .find((t) => t.querySelector('.peer-name').textContent === 'Bob'); \
+                 return bob && bob.querySelector('.peer-state').textContent.startsWith('reconnecting');",
+                RECOVERING,
+            )
+            .await;
+        }
+        // Each call is restarted by the side that placed it (Alice's with
+        // Bob, Bob's with Carol), and the other side answers: the offer and
+        // the answer each carry a new ufrag.
+        for (page, restarts) in [(&bob, 2), (&alice, 1), (&carol, 1)] {
+            let condition = format!(
+                "return window.__probe.console.filter((l) => l.includes('ICE restarted: new local ufrag')).length >= {restarts};"
+            );
+            page.wait_for("ICE restarts with a new ufrag", &condition, RECOVERING)
+                .await;
+        }
+        everyone_sees_and_hears_everyone(&pages).await;
+        let recovered_in = moved_at.elapsed();
+        eprintln!("app19: media from everyone again {recovered_in:?} after Bob's home moved");
+        // Bob's socket resumed his place: nobody saw him leave or join.
+        assert!(
+            !bob.logged("received resumed", 0.0).await.is_empty(),
+            "Bob did not resume"
+        );
+        for page in [&alice, &carol] {
+            assert_eq!(
+                page.logged("received leave", 0.0).await,
+                Vec::<String>::new()
+            );
+            let pairs = page
+                .eval("return await window.__probe.selectedPairs();", vec![])
+                .await;
+            eprintln!("{}: selected pairs {pairs}", page.name());
+            assert!(
+                pairs.to_string().contains("203.0.113.13:"),
+                "{}: no pair through Bob's new address: {pairs}",
+                page.name()
+            );
+        }
+        for page in [&alice, &bob, &carol] {
+            assert_eq!(
+                page.logged("Press Call again", 0.0).await,
+                Vec::<String>::new()
+            );
+            page.assert_no_uncaught_errors().await;
+        }
+        for page in [alice, bob, carol] {
+            page.close().await;
         }
     });
 }
