@@ -5,7 +5,8 @@
 #   Firefox + geckodriver     Debian package firefox-esr; geckodriver from crates.io, pinned
 #   coturn (turnserver)       Debian package coturn: a real STUN/TURN server for the ICE tests
 #   nginx                     Debian package nginx: the reverse proxy of deploy/nginx/, tested in tests/pages/https.rs
-#   iproute2, nftables        Debian packages: the NAT tests build their own networks (tests/pages/nat.rs)
+#   iproute2, nftables        Debian packages: the NAT tests build their own networks (tests/pages/nat.rs);
+#                             step 19's tests cut a page's socket with iproute2's `ss -K` (tests/common/cut.rs)
 #   mdBook                    from crates.io, pinned, built once into ~/.cargo/bin
 #   mdbook-mermaid            from crates.io, pinned: draws the book's diagrams
 set -euo pipefail
