@@ -27,8 +27,8 @@
 //! nobody, but away ([`Peers::set_away`]), so messages for it are refused
 //! (`peer-away`) rather than queued for a page that may never read them. A
 //! new socket that presents the member's token (`resume.rs`) takes the place
-//! back ([`HubHandle::resume`]); when the grace ends first, the member leaves
-//! as before ([`HubHandle::end_hold`]).
+//! back (a `resume` request, which the hub answers itself); when the grace
+//! ends first, the member leaves as before ([`HubHandle::end_hold`]).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -129,13 +129,12 @@ impl HubHandle {
         let mut hub = self.lock();
         let resumed = match request {
             Request::Resume { token, .. } if hub.resume.is_some() => hub.resume(from, &token),
-            // Steps 07-18 relay a `resume` like any other message.
-            Request::Resume { to, raw, .. } => {
-                let Hub { peers, rules, .. } = &mut *hub;
-                rules.request(peers, from, Request::Forward { to, raw });
-                None
-            }
             request => {
+                // Steps 07-18 relay a `resume` like any other message.
+                let request = match request {
+                    Request::Resume { to, raw, .. } => Request::Forward { to, raw },
+                    request => request,
+                };
                 let Hub { peers, rules, .. } = &mut *hub;
                 rules.request(peers, from, request);
                 None
@@ -248,19 +247,16 @@ impl Hub {
             self.peers.refuse(fresh, ErrorCode::BadMessage, reason);
             return None;
         }
-        // Spent whatever happens next: a token works once.
-        let Some(id) = book.redeem(token) else {
+        // Spent whatever happens next: a token works once. (A socket's own
+        // token names itself, which `hand_over` refuses: nothing to take.)
+        let taken = book
+            .redeem(token)
+            .filter(|id| self.peers.hand_over(fresh, id));
+        let Some(id) = taken else {
             let reason = "unknown, used or expired resume token: join again";
             self.peers.refuse(fresh, ErrorCode::BadToken, reason);
             return None;
         };
-        // A socket's own token names itself: nothing to take over (and the
-        // page, which misused it, has none now).
-        if &id == fresh || !self.peers.hand_over(fresh, &id) {
-            let reason = "unknown, used or expired resume token: join again";
-            self.peers.refuse(fresh, ErrorCode::BadToken, reason);
-            return None;
-        }
         book.forget(fresh);
         let Ok(token) = book.issue(&id) else {
             log::error!("no resume token: the system random source failed");

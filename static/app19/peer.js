@@ -557,7 +557,7 @@ function onPeerNewId(peer, id) {
   setTileId(peer.tile, id);
   peers.set(id, peer);
   // The server may not have reached us while it was down: restart what is down.
-  if (peer.pc) recoverNow(peer, peer.pc, recoveryHooks(peer, peer.pc));
+  recoverIfDown(peer);
 }
 
 // We joined again under a new id: everyone we are in a call with hears it
@@ -591,8 +591,11 @@ export function reconcileMembers(members) {
 }
 
 function recoverStalledCalls() {
-  for (const peer of peers.values()) {
-    if (peer.pc) recoverNow(peer, peer.pc, recoveryHooks(peer, peer.pc));
-  }
+  for (const peer of peers.values()) recoverIfDown(peer);
+}
+
+// A call that is down tries at once (see recovery.js, recoverNow).
+function recoverIfDown(peer) {
+  if (peer.pc) recoverNow(peer, peer.pc, recoveryHooks(peer, peer.pc));
 }
 // ANCHOR_END: resumed

@@ -39,8 +39,7 @@ export function onConnectionState(peer, connection, hooks) {
     startRecovery(peer, connection, hooks, RESTART_AFTER_DISCONNECTED_MS);
     setStatus(`The connection to ${peer.name} was interrupted; reconnecting…`);
   } else if (state === 'failed') {
-    if (!peer.recovery) startRecovery(peer, connection, hooks, 0);
-    else schedule(peer, connection, hooks, 0);
+    recoverNow(peer, connection, hooks);
     setStatus(`The connection to ${peer.name} failed; reconnecting…`);
   }
 }
