@@ -7,6 +7,8 @@
 #   nginx                     Debian package nginx: the reverse proxy of deploy/nginx/, tested in tests/pages/https.rs
 #   iproute2, nftables        Debian packages: the NAT tests build their own networks (tests/pages/nat.rs);
 #                             step 19's tests cut a page's socket with iproute2's `ss -K` (tests/common/cut.rs)
+#   Redis (redis-server)      Debian package redis-server: the shared rooms' tests start their own
+#                             (tests/common/redis.rs; the server only needs it with --redis-url)
 #   mdBook                    from crates.io, pinned, built once into ~/.cargo/bin
 #   mdbook-mermaid            from crates.io, pinned: draws the book's diagrams
 set -euo pipefail
@@ -52,6 +54,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || [ -n "${NGINX:-}" 
 # The NAT tests' networks (tests/common/netns.rs): namespaces, veth pairs, NAT rules.
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing_packages+=(iproute2)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing_packages+=(nftables)
+command -v redis-server >/dev/null 2>&1 || [ -n "${REDIS_SERVER:-}" ] || missing_packages+=(redis-server)
 
 if [ ${#missing_packages[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing_packages[*]}"

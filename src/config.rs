@@ -93,6 +93,9 @@ struct Args {
     /// The address people open when a reverse proxy is in front, e.g. https://chat.example.org: the server answers to its name and accepts it as Origin
     #[arg(long, env = "PUBLIC_ORIGIN", value_parser = public_origin)]
     public_origin: Option<String>,
+    /// Share rooms with other server processes through this Redis, e.g. redis://127.0.0.1:6379/ (steps 15 on; without it each process has rooms of its own)
+    #[arg(long, env = "REDIS_URL", value_parser = redis_url)]
+    redis_url: Option<String>,
     /// Folder holding the steps' page folders app01/ ... app19/ (default: the crate's static/)
     #[arg(long, env = "STATIC_ROOT")]
     static_root: Option<PathBuf>,
@@ -117,6 +120,11 @@ fn room_size(text: &str) -> Result<usize, String> {
         .ok()
         .filter(|n| (MIN_ROOM_SIZE..=MAX_ROOM_SIZE).contains(n))
         .ok_or_else(|| format!("must be a number from {MIN_ROOM_SIZE} to {MAX_ROOM_SIZE}"))
+}
+
+fn redis_url(text: &str) -> Result<String, String> {
+    let url = text.trim();
+    signaling::check_redis_url(url).map(|()| url.to_string())
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -168,6 +176,9 @@ pub struct Config {
     pub tls_names: Vec<String>,
     /// The origin people open behind a reverse proxy (`https://host[:port]`).
     pub public_origin: Option<String>,
+    /// Where rooms are shared with other processes (`REDIS_URL`); `None`
+    /// keeps them in this process's memory.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Config {
@@ -186,6 +197,7 @@ impl Default for Config {
             tls: TlsSetting::Off,
             tls_names: Vec::new(),
             public_origin: None,
+            redis_url: None,
         }
     }
 }
@@ -285,6 +297,7 @@ impl Config {
         )?;
         config.tls_names = non_empty(args.tls_names);
         config.public_origin = args.public_origin;
+        config.redis_url = args.redis_url;
         if let Some(root) = args.static_root {
             config.static_root = root;
         }

@@ -14,7 +14,7 @@
 //! | [`config`] | every setting, as clap flags and environment variables, checked into a [`config::Config`] | step 01 |
 //! | [`server`] | the HTTP server: a [`Step`]'s page folder and routes, security headers, the file budget, graceful stop | step 01 |
 //! | [`host_names`] | the host names the server answers to (the DNS-rebinding guard) | step 01; `/ws` uses it from step 07 |
-//! | [`signaling`] | the WebSocket at `/ws`: a one-way chain of small files, from the wire types to the route (its own table says which file does what) | step 07; direct policy step 15, rooms step 17, resume step 19 |
+//! | [`signaling`] | the WebSocket at `/ws`: a one-way chain of small files, from the wire types to the route (its own table says which file does what) | step 07; direct policy step 15, rooms step 17, resume step 19; rooms shared through Redis (`--redis-url`) from step 15 |
 //! | `ice` | `GET /ice-servers`: the ICE server list | step 09 |
 //! | [`turn`] | short-lived TURN credentials added to that list when `TURN_SECRET` is set | step 09 (optional) |
 //! | [`tls`] | HTTPS: certificate files, or a self-signed certificate made at start | every step accepts it |

@@ -16,6 +16,8 @@ pub enum StartError {
     Thread(io::Error),
     /// The certificate files could not be used, or one could not be made.
     Tls(tls::TlsError),
+    /// `--redis-url` was given and Redis could not be reached.
+    Redis(crate::signaling::shared::SharedError),
     /// The server thread ended before it reported its address.
     Crashed,
 }
@@ -35,6 +37,7 @@ impl fmt::Display for StartError {
             StartError::Bind(addr, err) => write!(f, "cannot listen on {addr}: {err}"),
             StartError::Thread(err) => write!(f, "cannot start the server thread: {err}"),
             StartError::Tls(err) => write!(f, "{err}"),
+            StartError::Redis(err) => write!(f, "{err} (REDIS_URL or --redis-url; unset it to keep rooms in this process)"),
             StartError::Crashed => f.write_str("the server stopped while starting (see the log above)"),
         }
     }

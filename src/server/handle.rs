@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use crate::host_names;
-use crate::signaling::hub::HubHandle;
+use crate::signaling::backend::Backend;
 
 /// A running server. Dropping it stops it, so a test never leaks one.
 pub struct Server {
@@ -19,7 +19,7 @@ pub struct Server {
     pub(super) stop: Option<oneshot::Sender<()>>,
     pub(super) ended: Option<oneshot::Receiver<()>>,
     pub(super) thread: Option<JoinHandle<()>>,
-    pub(super) hub: Option<HubHandle>,
+    pub(super) hub: Option<Backend>,
 }
 
 impl Server {

@@ -59,6 +59,8 @@ pub use serve::{workers, SHUTDOWN_GRACE_SECS};
 pub use step::Step;
 
 use crate::config::Config;
+use crate::signaling::shared::SharedHub;
+use crate::signaling::Policy;
 use crate::tls;
 
 /// Binds `step` as `config` says and serves it on a background thread.
@@ -103,6 +105,7 @@ fn start_with_pages(
         tls::prepare(&config.tls, &listen_host, &config.tls_names).map_err(StartError::Tls)?;
     let tls_fingerprint = tls.as_ref().map(|tls| tls.fingerprint.clone());
     let names = serve::server_names(config, &listen_host, tls.as_ref());
+    let shared = shared_rooms(&step, config)?;
     let host_names = names.listed();
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -120,6 +123,7 @@ fn start_with_pages(
                 listener,
                 tls,
                 names,
+                shared,
             };
             system.block_on(serve::serve(
                 step, config, pages, listen, started_tx, stop_rx,
@@ -147,4 +151,24 @@ fn start_with_pages(
             Err(StartError::Crashed)
         }
     }
+}
+
+/// With `--redis-url`, the rooms of steps 15 on are shared through Redis:
+/// connected here, so that a wrong URL or a Redis that does not answer stops
+/// the start with one line, before anything is served.
+fn shared_rooms(step: &Step, config: &Config) -> Result<Option<SharedHub>, StartError> {
+    let (Some(url), Some(policy)) = (&config.redis_url, step.signaling()) else {
+        return Ok(None);
+    };
+    if policy == Policy::Broadcast {
+        log::warn!(
+            "REDIS_URL is not used by {}: steps 07-14 relay to every socket of one process",
+            step.name()
+        );
+        return Ok(None);
+    }
+    let limits = step.limits(config.room_size);
+    SharedHub::start(url, step.name(), policy, &limits, step.resumes())
+        .map(Some)
+        .map_err(StartError::Redis)
 }

@@ -16,8 +16,10 @@ use crate::host_names::{self, ServerNames};
 use crate::ice;
 use crate::memory;
 use crate::signaling::admission::Admission;
-use crate::signaling::hub::{self, HubHandle};
+use crate::signaling::backend::Backend;
+use crate::signaling::hub;
 use crate::signaling::route::{self, Signaling};
+use crate::signaling::shared::SharedHub;
 use crate::tls::Tls;
 
 /// How long a stopping server lets requests in flight finish. Pages are small
@@ -36,6 +38,8 @@ pub struct Listen {
     pub listener: std::net::TcpListener,
     pub tls: Option<Tls>,
     pub names: ServerNames,
+    /// The rooms shared through Redis (`--redis-url`), already connected.
+    pub shared: Option<SharedHub>,
 }
 
 /// The names the server answers to: where it listens, the configured extra
@@ -71,7 +75,7 @@ pub async fn serve(
     config: Config,
     pages: PathBuf,
     listen: Listen,
-    started: std::sync::mpsc::Sender<Result<(SocketAddr, Option<HubHandle>), StartError>>,
+    started: std::sync::mpsc::Sender<Result<(SocketAddr, Option<Backend>), StartError>>,
     stop: oneshot::Receiver<()>,
 ) {
     let pages_shown = pages.clone();
@@ -82,6 +86,7 @@ pub async fn serve(
         listener,
         tls,
         names,
+        shared,
     } = listen;
     let workers = workers();
     let budget = connection_budget(file_limit(), workers);
@@ -89,7 +94,10 @@ pub async fn serve(
     let admission = Admission::new(caps, budget.sockets);
     let limits = step.limits(config.room_size);
     let signaling = step.signaling().map(|policy| Signaling {
-        hub: hub::create(policy, &limits, step.resumes()),
+        hub: match shared {
+            Some(shared) => Backend::Shared(shared),
+            None => Backend::Memory(hub::create(policy, &limits, step.resumes())),
+        },
         limits,
         admission: admission.clone(),
         names: names.clone(),
@@ -180,8 +188,11 @@ pub async fn serve(
             caps.new_sockets_per_ip_per_minute
         );
     }
-    let _ = started.send(Ok((addr, hub)));
+    let _ = started.send(Ok((addr, hub.clone())));
     if let Err(err) = server.await {
         log::error!("server stopped with an error: {err}");
+    }
+    if let Some(backend) = &hub {
+        backend.stop();
     }
 }

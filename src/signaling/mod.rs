@@ -12,6 +12,8 @@
 //! | `resume.rs` | step 19's resume tokens: which member each one lets back in |
 //! | `policy/` | who gets each message: `broadcast.rs` (07-14), `direct.rs` (15-16), `rooms.rs` (17), and the name rules (`display_names.rs`) |
 //! | `hub.rs` | the one lock around the registry and the policy, and step 19's held places |
+//! | `shared/` | the same rooms kept in Redis, so several processes share them (`--redis-url`) |
+//! | `backend.rs` | the one the sockets use: `hub.rs` (the default) or `shared/` |
 //! | `session.rs` | one socket's loop: read, heartbeat, rate limit, write |
 //! | `route.rs` | the HTTP side: `Origin` check (`origin.rs`), caps (`admission.rs`), frame sizes (`frame_guard.rs`), the upgrade |
 //!
@@ -20,6 +22,7 @@
 //! [`Policy`], the [`Limits`] and their defaults, and the connection [`Caps`].
 
 pub(crate) mod admission;
+pub(crate) mod backend;
 mod frame_guard;
 pub(crate) mod hub;
 mod limits;
@@ -31,6 +34,7 @@ mod rate;
 mod resume;
 pub(crate) mod route;
 mod session;
+pub(crate) mod shared;
 mod splice;
 
 pub use admission::{Caps, MAX_SOCKETS_PER_IP, NEW_SOCKETS_PER_IP_PER_MINUTE};
@@ -40,3 +44,5 @@ pub use limits::{
     SETUP_MESSAGES_PER_PEER,
 };
 pub use policy::Policy;
+pub use shared::check_redis_url;
+pub use shared::liveness::DEAD_PROCESS_NOTICED_WITHIN;

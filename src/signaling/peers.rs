@@ -120,6 +120,22 @@ impl Peers {
         true
     }
 
+    /// Step 19 on several processes: the socket registered as `fresh` goes
+    /// by `id` from now on (a member that was connected to another process
+    /// resumed here). False if `fresh` is not registered or `id` already is.
+    pub fn rename(&mut self, fresh: &PeerId, id: &PeerId) -> bool {
+        if self.map.contains_key(id) {
+            return false;
+        }
+        match self.map.remove(fresh) {
+            Some(peer) => {
+                self.map.insert(id.clone(), peer);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Unregisters `id`; false if it was not registered.
     pub fn remove(&mut self, id: &PeerId) -> bool {
         self.map.remove(id).is_some()

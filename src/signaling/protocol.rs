@@ -38,6 +38,10 @@ pub enum ErrorCode {
     /// Step 19: `to` names a member whose socket dropped and whose place the
     /// server holds for a while; the message was not delivered.
     PeerAway,
+    /// With rooms shared through Redis (`--redis-url`): Redis is not
+    /// answering, so the message could not be checked or delivered. The
+    /// socket stays open; the page may try again.
+    Unavailable,
 }
 
 // ANCHOR: server_message

@@ -13,8 +13,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tokio::sync::watch;
 
 use super::admission::{self, Admission};
+use super::backend::Backend;
 use super::frame_guard;
-use super::hub::HubHandle;
 use super::limits::Limits;
 use super::origin;
 use super::session;
@@ -23,8 +23,9 @@ use crate::host_names::ServerNames;
 /// Everything the `/ws` route needs, shared by the server's workers.
 #[derive(Clone)]
 pub struct Signaling {
-    /// The one owner of the open sockets and the step's policy.
-    pub hub: HubHandle,
+    /// The one owner of the open sockets and the step's policy (in this
+    /// process's memory, or shared through Redis).
+    pub hub: Backend,
     pub limits: Limits,
     /// The connection caps, shared by every worker.
     pub admission: Admission,

@@ -11,8 +11,9 @@ use bytestring::ByteString;
 use tokio::sync::{mpsc, watch};
 
 use super::admission::Permit;
+use super::backend::Backend;
 use super::frame_guard::Tripped;
-use super::hub::{AfterSocket, Ending, HubHandle, Registration};
+use super::hub::{AfterSocket, Ending, Registration};
 use super::limits::Limits;
 use super::peers::{NoId, Outgoing, PeerId};
 use super::protocol::{ErrorCode, Request, ServerMessage};
@@ -36,7 +37,7 @@ pub struct Connection {
 /// another socket took the place back).
 pub async fn run(
     connection: Connection,
-    hub: HubHandle,
+    hub: Backend,
     limits: Limits,
     shutdown: watch::Receiver<bool>,
 ) {
@@ -68,7 +69,7 @@ pub async fn run(
     let (close, ending) = socket.drive(stream, queued, shutdown.clone()).await;
     // The id may have changed: a `resume` (step 19) takes an older one over.
     let id = socket.id;
-    let after = hub.leave(&id, number, ending);
+    let after = hub.leave(&id, number, ending).await;
     // Its place under the caps goes back as it leaves the hub, so that the
     // caps never count a socket the hub no longer has.
     drop(permit);
@@ -87,7 +88,7 @@ pub async fn run(
     let _ = session.close(close).await;
     if let AfterSocket::Held { grace } = after {
         wait_unless_shutting_down(grace, shutdown).await;
-        hub.end_hold(&id, number);
+        hub.end_hold(&id, number).await;
     }
 }
 // ANCHOR_END: run
@@ -123,7 +124,7 @@ enum AfterFrame {
 struct Socket {
     id: PeerId,
     session: Session,
-    hub: HubHandle,
+    hub: Backend,
     limits: Limits,
     bucket: TokenBucket,
     refused_in_a_row: u32,
@@ -264,7 +265,7 @@ impl Socket {
         self.refused_in_a_row = 0;
         match Request::parse(text) {
             Ok(request) => {
-                if let Some(resumed) = self.hub.request(&self.id, request) {
+                if let Some(resumed) = self.hub.request(&self.id, request).await {
                     self.id = resumed;
                 }
             }

@@ -85,7 +85,7 @@ impl Pair {
     /// The browser of the `index`th person of a group: Alice's engine for
     /// Alice, Carol, Erin, Bob's for Bob, Dave.
     pub fn person(&self, index: usize) -> &BrowserTurn {
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             self.alice()
         } else {
             self.bob()

@@ -15,6 +15,7 @@ pub mod netns;
 pub mod nginx;
 pub mod process;
 pub mod raw_ws;
+pub mod redis;
 pub mod rooms;
 pub mod stun;
 pub mod ws;

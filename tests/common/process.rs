@@ -161,6 +161,13 @@ impl ServerProcess {
         self.child.wait().is_ok_and(|status| status.success())
     }
 
+    /// Kills the server at once (SIGKILL), as a crash or the OOM killer
+    /// would: it closes nothing and tells nobody.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -13,3 +13,4 @@ mod http_server;
 mod signaling_broadcast;
 mod signaling_resume;
 mod signaling_rooms;
+mod signaling_shared;

@@ -63,17 +63,18 @@ impl Direct {
     /// already here. False, with the refusal sent, if not.
     pub fn join(&mut self, peers: &mut Peers, from: &PeerId, username: String) -> bool {
         if self.members.len() >= self.size {
-            let reason = format!("the {} is full ({} people at most)", self.called, self.size);
-            peers.refuse(from, ErrorCode::RoomFull, &reason);
+            peers.refuse(
+                from,
+                ErrorCode::RoomFull,
+                &full_reason(self.called, self.size),
+            );
             return false;
         }
         // Two members with one name could not tell who is who: the second asks
         // for another name (compared without case and invisible characters).
         let key = name_key(&username);
         if self.members.values().any(|name| name_key(name) == key) {
-            let reason =
-                format!("someone here is already called \"{username}\": choose another name");
-            peers.refuse(from, ErrorCode::BadName, &reason);
+            peers.refuse(from, ErrorCode::BadName, &name_taken_reason(&username));
             return false;
         }
         let announcement = ServerMessage::Join {
@@ -124,6 +125,16 @@ impl Direct {
         peers.send(&target, raw.stamped(from, username), Delivery::Needed);
     }
     // ANCHOR_END: forward
+}
+
+/// The refusal of a `join` to a full room (or chat, as steps 15-16 say).
+pub fn full_reason(called: &str, size: usize) -> String {
+    format!("the {called} is full ({size} people at most)")
+}
+
+/// The refusal of a `join` under a name someone in the room already has.
+pub fn name_taken_reason(username: &str) -> String {
+    format!("someone here is already called \"{username}\": choose another name")
 }
 
 // ANCHOR: welcome

@@ -1,0 +1,3 @@
+-- members: ARGV = prefix, room. Everyone in the room now, as id, name, ...
+-- (a process compares it with its own view after a resync).
+return others(ARGV[2], '')
