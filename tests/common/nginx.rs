@@ -1,5 +1,7 @@
-//! A real nginx (Debian's package), running the repo's own deployment file
-//! `deploy/nginx/videochat.conf` with a test's names, ports and certificate.
+//! A real nginx (Debian's package), running one of the repo's own
+//! deployment files (`deploy/nginx/videochat.conf` for one server,
+//! `videochat-two-processes.conf` for two sharing Redis) with a test's names,
+//! ports and certificate.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -18,19 +20,24 @@ pub struct Site<'a> {
     pub name: &'a str,
     pub cert: &'a Path,
     pub key: &'a Path,
-    pub upstream_port: u16,
+    /// The recipe: a file name in `deploy/nginx/`.
+    pub recipe: &'a str,
+    /// The servers behind it, in place of the recipe's ports 8080, 8081...
+    pub upstream_ports: &'a [u16],
 }
 
-const DEPLOYMENT_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx/videochat.conf");
+const DEPLOYMENT_FOLDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx");
 
 impl Nginx {
     /// Starts nginx with HTTPS on `https_port`, its logs and temporary files
     /// in `dir`, and waits until it listens.
     pub fn start_on(site: &Site<'_>, dir: &Path, https_port: u16) -> Nginx {
+        std::fs::create_dir_all(dir).expect("nginx's folder");
         let nginx = find_nginx();
         let http_port = super::browser::free_port();
-        let recipe = std::fs::read_to_string(DEPLOYMENT_FILE).expect("read the nginx recipe");
-        let replacements = [
+        let recipe = std::fs::read_to_string(Path::new(DEPLOYMENT_FOLDER).join(site.recipe))
+            .expect("read the nginx recipe");
+        let mut replacements = vec![
             (
                 "listen 443 ssl;",
                 format!("listen 127.0.0.1:{https_port} ssl;"),
@@ -45,11 +52,11 @@ impl Nginx {
                 site.key.display().to_string(),
             ),
             ("chat.example.org", site.name.to_string()),
-            (
-                "proxy_pass http://127.0.0.1:8080;",
-                format!("proxy_pass http://127.0.0.1:{};", site.upstream_port),
-            ),
         ];
+        let recipe_ports = ["127.0.0.1:8080", "127.0.0.1:8081"];
+        for (recipe_port, port) in recipe_ports.iter().zip(site.upstream_ports) {
+            replacements.push((recipe_port, format!("127.0.0.1:{port}")));
+        }
         let mut conf = recipe;
         for (example, value) in replacements {
             // The recipe and this test must not drift apart unnoticed.

@@ -11,6 +11,10 @@
 //! - step 17 over `https://chat.test` runs a whole call (video and sound both
 //!   ways, a chat line) with a self-signed certificate made at start, with
 //!   certificate files, and behind a real nginx holding the certificate;
+//! - the same call through nginx's two-process recipe
+//!   (`deploy/nginx/videochat-two-processes.conf`): two step 17 processes
+//!   sharing their rooms through a real Redis, Alice's socket on one, Bob's
+//!   on the other;
 //! - a foreign `Origin` through nginx is still refused;
 //! - each bad TLS setting stops the binary with one line.
 
@@ -28,7 +32,11 @@ use common::browser::{browser_with, BrowserTurn};
 use common::call::{expect_media_from_each, QUICK};
 use common::deadline::run;
 use common::nginx::{Nginx, Site};
-use common::rooms::{alice_and_bob_in_room, expect_last_chat_line};
+use common::process::ServerProcess;
+use common::redis::Redis;
+use common::rooms::{
+    alice_and_bob_in_room, expect_last_chat_line, expect_tiles_connected, join_room,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -49,6 +57,9 @@ struct Setup {
     nginx: Nginx,
     /// The certificate of the files (and of nginx), DER.
     files_cert: Vec<u8>,
+    /// Its files, and the folder they are in (for another nginx).
+    cert_files: (PathBuf, PathBuf),
+    dir: PathBuf,
     browser_flags: Vec<String>,
 }
 
@@ -107,6 +118,8 @@ fn setup() -> &'static Setup {
             behind_nginx,
             nginx,
             files_cert,
+            cert_files: (cert, key),
+            dir,
             browser_flags,
         }
     })
@@ -130,7 +143,8 @@ fn start_behind_nginx(dir: &Path, cert: &Path, key: &Path) -> (Server, Nginx) {
             name: NAME,
             cert,
             key,
-            upstream_port: server.addr().port(),
+            recipe: "videochat.conf",
+            upstream_ports: &[server.addr().port()],
         },
         dir,
         https_port,
@@ -292,6 +306,97 @@ fn a_call_through_nginx_holding_the_certificate() {
         // The call's signaling went through nginx to this server: both
         // pages' sockets are open on it.
         assert_eq!(setup.behind_nginx.open_sockets(), 2);
+    });
+}
+
+/// How many signaling sockets a server process has open now, from its log
+/// ("peer ... connected (N open here)", "peer ... left (N open here)").
+fn sockets_open_in(server: &ServerProcess) -> usize {
+    let log = server.log();
+    let opened = log.matches(" connected (").count();
+    let closed = log.matches(" left (").count();
+    opened.saturating_sub(closed)
+}
+
+/// Waits until the two processes have `total` sockets open between them;
+/// returns how many each has.
+async fn wait_for_sockets(servers: [&ServerProcess; 2], total: usize) -> [usize; 2] {
+    common::deadline::waiting_for(&format!("{total} sockets open over the two processes"));
+    let deadline = std::time::Instant::now() + QUICK;
+    loop {
+        let open = servers.map(sockets_open_in);
+        if open[0] + open[1] == total {
+            return open;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sockets open: {open:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// nginx's two-process recipe: two step 17 processes sharing a real Redis
+/// behind one nginx. Alice's socket lands on one process; Bob joins (again,
+/// if nginx's turn-taking put him on the same one) until his is on the
+/// other; then they see and hear each other and chat, through both.
+#[test]
+fn a_call_through_nginx_to_two_processes_sharing_redis() {
+    run(async {
+        let browser = browser().await;
+        let setup = setup();
+        let redis = Redis::start();
+        let https_port = common::browser::free_port();
+        let origin = format!("https://{NAME}:{https_port}");
+        let redis_url = redis.url();
+        let env = [
+            ("REDIS_URL", redis_url.as_str()),
+            ("PUBLIC_ORIGIN", origin.as_str()),
+        ];
+        let first = ServerProcess::start_with_env("app17", &[], &env, None);
+        let second = ServerProcess::start_with_env("app17", &[], &env, None);
+        let (cert, key) = &setup.cert_files;
+        let _nginx = Nginx::start_on(
+            &Site {
+                name: NAME,
+                cert,
+                key,
+                recipe: "videochat-two-processes.conf",
+                upstream_ports: &[first.addr.port(), second.addr.port()],
+            },
+            &setup.dir.join("two-processes"),
+            https_port,
+        );
+        let url = format!("{origin}/");
+        let alice = join_room(&browser, &url, "Alice", "daily").await;
+        let alice_on = wait_for_sockets([&first, &second], 1).await;
+        let mut tries = 0;
+        let bob = loop {
+            tries += 1;
+            let bob = join_room(&browser, &url, "Bob", "daily").await;
+            let open = wait_for_sockets([&first, &second], 2).await;
+            if open == [1, 1] {
+                break bob;
+            }
+            assert!(
+                tries < 8,
+                "nginx put Bob beside Alice {tries} times: {open:?}"
+            );
+            bob.close().await;
+            wait_for_sockets([&first, &second], 1).await;
+        };
+        eprintln!("Alice's socket on process {alice_on:?}; Bob's on the other after {tries} tries");
+        expect_tiles_connected(&alice, &["Bob"]).await;
+        expect_tiles_connected(&bob, &["Alice"]).await;
+        for page in [&alice, &bob] {
+            expect_media_from_each(page, 1).await;
+        }
+        alice.type_into("#message", "through two processes").await;
+        alice.click("#send-message").await;
+        expect_last_chat_line(&bob, "Alice", "through two processes").await;
+        for page in [&alice, &bob] {
+            page.assert_no_uncaught_errors().await;
+        }
     });
 }
 

@@ -13,6 +13,7 @@ mod every_page;
 mod https;
 mod nat;
 mod phone_layout;
+mod shared_rooms;
 mod step_19;
 mod steps_01_02;
 mod steps_03_06;
