@@ -198,29 +198,14 @@ impl ServerProcess {
         Some(ServerProcess { stack, child, port })
     }
 
-    fn proc_file(&self, name: &str) -> String {
-        std::fs::read_to_string(format!("/proc/{}/{name}", self.child.id())).unwrap_or_default()
-    }
-
     /// Resident memory, in KiB.
     fn rss_kib(&self) -> u64 {
         common::rss_kib(self.child.id())
     }
 
-    /// User + system CPU time so far, from /proc/PID/stat (clock ticks).
+    /// User + system CPU time so far.
     fn cpu_time(&self) -> Duration {
-        let stat = self.proc_file("stat");
-        // Fields after the command name, which is in parentheses.
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<u64> = after
-            .split_whitespace()
-            .map(|f| f.parse().unwrap_or(0))
-            .collect();
-        // utime and stime are fields 14 and 15; here they are 11 and 12.
-        let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-        // SAFETY: sysconf only reads a configuration value.
-        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-        Duration::from_micros(ticks * 1_000_000 / per_second)
+        common::cpu_time(self.child.id())
     }
 }
 

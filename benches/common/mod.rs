@@ -1,5 +1,8 @@
-//! What both benches share: step 17's server, run as the child process they
+//! What the benches share: step 17's server, run as the child process they
 //! measure, and reading its memory.
+//!
+//! Each bench compiles this module on its own and uses part of it.
+#![allow(dead_code)]
 
 use videochat::config::Config;
 use videochat::signaling::{Caps, Limits};
@@ -11,6 +14,8 @@ use videochat::steps;
 pub fn serve_step17() {
     let config = Config {
         port: 0,
+        // The shared-rooms bench (benches/shared_rooms.rs) runs it on Redis.
+        redis_url: std::env::var("VIDEOCHAT_BENCH_REDIS_URL").ok(),
         // Every client of a bench comes from 127.0.0.1: the per-address caps
         // would otherwise stop it at 32 sockets.
         socket_caps: Caps {
@@ -44,4 +49,21 @@ pub fn rss_kib(pid: u32) -> u64 {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
         .unwrap_or(0)
+}
+
+/// User + system CPU time process `pid` has used so far (Linux's
+/// /proc/PID/stat, in clock ticks).
+pub fn cpu_time(pid: u32) -> std::time::Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15; here they are 11 and 12.
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    std::time::Duration::from_micros(ticks * 1_000_000 / per_second)
 }
