@@ -23,6 +23,10 @@
 //!   the synchronous relaying. The hub never waits for any socket: it only
 //!   `try_send`s to their queues, whose sessions (on their own workers) write
 //!   them out.
+//! - With `--redis-url` (steps 15 on) the rooms live in Redis
+//!   (`signaling/shared/`): a session awaits Redis's answer on its own
+//!   worker, and the inbox and the liveness check run on one more thread,
+//!   with a runtime of its own, started before anything is served.
 //!
 //! ## Files
 //!

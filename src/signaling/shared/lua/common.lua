@@ -59,6 +59,7 @@ local function remove_member(id)
   return true
 end
 
+-- ANCHOR: add_member
 -- Lets `id` into `room` under `name` if there is space and the name is free,
 -- and tells the members already there. Returns "ok", "full" or "name-taken".
 local function add_member(id, node, room, name, key, token, size, join_text)
@@ -80,6 +81,7 @@ local function add_member(id, node, room, name, key, token, size, join_text)
   redis.call('SADD', P .. 'node:' .. node, id)
   return 'ok'
 end
+-- ANCHOR_END: add_member
 
 -- Everyone in `room` but `except`, as id, name, id, name...
 local function others(room, except)
