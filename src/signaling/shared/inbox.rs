@@ -53,7 +53,11 @@ async fn listen(hub: &SharedHub, channel: &str, first: bool) -> redis::RedisResu
                 };
                 let payload = message.get_payload_bytes();
                 match std::str::from_utf8(payload).ok().and_then(envelope::parse) {
-                    Some(envelope) => hub.deliver(envelope),
+                    Some(envelope) => {
+                        hub.deliver(envelope);
+                        // A page found not reading leaves, as in memory.
+                        hub.drop_stalled().await;
+                    }
                     None => log::error!("an inbox message that is not an envelope: {} bytes", payload.len()),
                 }
             }

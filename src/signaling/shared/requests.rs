@@ -149,7 +149,11 @@ impl SharedHub {
                 (ErrorCode::Unavailable, unavailable("join"))
             }
             Err(err) => {
+                // Redis may have let it in and the answer been lost: the
+                // resync takes out whoever Redis lists here and this
+                // process does not have.
                 log::warn!("join: Redis: {err}");
+                self.shared.resync_wanted.notify_one();
                 (ErrorCode::Unavailable, unavailable("join"))
             }
         };
