@@ -25,31 +25,26 @@
 //! shared and has two cores: read ratios from one run, not absolute times.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use common::load::{self, MessageFor, Pair, Socket};
 
 /// Pairs sending to each other in the CPU and latency phase.
 const PAIRS: usize = 500;
 /// Offered loads, in relayed messages per second across all pairs.
 const LOADS: [u32; 2] = [5_000, 20_000];
-/// How long each load runs (after a second to settle).
-const LOAD_TIME: Duration = Duration::from_secs(5);
 /// Idle sockets held in the memory phase: two rounds, the second near what
 /// one process may hold under a 20k file limit.
 const HELD_SOCKETS: [usize; 2] = [5_000, 19_000];
 /// How long after the held sockets leave memory is read again.
 const GIVE_BACK_TIME: Duration = Duration::from_secs(10);
-/// The size of each relayed message's payload, as in a small candidate.
-const PAYLOAD_BYTES: usize = 160;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Stack {
@@ -106,7 +101,7 @@ fn main() {
     }
     // Enough descriptors for the held sockets, ours and (inherited) the servers'.
     let _ = rlimit::increase_nofile_limit(65_536);
-    pin_to_cpu(1);
+    common::pin_to_cpu(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -136,17 +131,6 @@ fn main() {
         }
     }
     print_table(&results);
-}
-
-/// Runs this thread (and the threads it starts) on CPU `cpu` only.
-fn pin_to_cpu(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
-    // sched_setaffinity only read and write that local set.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
 }
 
 struct ServerProcess {
@@ -333,14 +317,6 @@ async fn arrive(server: &ServerProcess, room: &str, name: &str) -> (Socket, Stri
     (socket, id)
 }
 
-/// A pair in its own room, each knowing how to address the other.
-struct Pair {
-    a: Socket,
-    b: Socket,
-    a_id: String,
-    b_id: String,
-}
-
 async fn make_pairs(server: &ServerProcess) -> Vec<Pair> {
     let mut pairs = Vec::with_capacity(PAIRS);
     for index in 0..PAIRS {
@@ -368,120 +344,23 @@ async fn make_pairs(server: &ServerProcess) -> Vec<Pair> {
     pairs
 }
 
-/// Every socket sends to its partner at `offered / (2 * PAIRS)` messages a
-/// second for LOAD_TIME; returns CPU µs per delivered message, p50 and p99
-/// delivery time in µs, the share delivered, and the pairs for the next load.
+/// One load through `server` (see `common::load`); returns CPU µs per
+/// delivered message, p50 and p99 delivery time in µs, the share delivered,
+/// and the pairs for the next load.
 async fn run_load(
     server: &ServerProcess,
     pairs: Vec<Pair>,
     offered: u32,
 ) -> (f64, f64, f64, f64, Vec<Pair>) {
-    let per_socket = f64::from(offered) / (2 * pairs.len()) as f64;
-    let interval = Duration::from_secs_f64(1.0 / per_socket);
-    let epoch = Instant::now();
-    let measuring = Arc::new(AtomicBool::new(false));
-    let delivered = Arc::new(AtomicU64::new(0));
-    let sent = Arc::new(AtomicU64::new(0));
-    let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
-    let settle = Duration::from_secs(1);
-    let end = epoch + settle + LOAD_TIME;
     let stack = server.stack;
-    let ids: Vec<(String, String)> = pairs
-        .iter()
-        .map(|pair| (pair.a_id.clone(), pair.b_id.clone()))
-        .collect();
-    let mut tasks = Vec::new();
-    for (index, pair) in pairs.into_iter().enumerate() {
-        let Pair { a, b, a_id, b_id } = pair;
-        for (socket, to, offset) in [(a, b_id.clone(), 0.0), (b, a_id.clone(), 0.5)] {
-            let (measuring, delivered, sent, latencies) = (
-                measuring.clone(),
-                delivered.clone(),
-                sent.clone(),
-                latencies.clone(),
-            );
-            // Spread the sockets' ticks over the interval.
-            let phase = interval.mul_f64(((index as f64 + offset) / PAIRS as f64).fract());
-            tasks.push(tokio::spawn(async move {
-                let (mut sink, mut stream) = socket.split();
-                let mut tick = tokio::time::interval_at((epoch + phase).into(), interval);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                let padding = "x".repeat(PAYLOAD_BYTES - 24);
-                let mut own = Vec::new();
-                loop {
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(end.into()) => break,
-                        _ = tick.tick() => {
-                            let micros = epoch.elapsed().as_micros();
-                            let payload = format!("t{micros:020}{padding}");
-                            if sink.send(Message::text(stack.message(&to, &payload))).await.is_err() {
-                                break;
-                            }
-                            if measuring.load(Ordering::Relaxed) {
-                                sent.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        frame = stream.next() => match frame {
-                            Some(Ok(Message::Text(text))) => {
-                                if text.as_str() == "2" {
-                                    let _ = sink.send(Message::text("3")).await;
-                                } else if let Some(at) = text.find("\"p\":\"t") {
-                                    let digits = text.get(at + 6..at + 26).unwrap_or("");
-                                    if let (Ok(then), true) = (digits.parse::<u128>(), measuring.load(Ordering::Relaxed)) {
-                                        delivered.fetch_add(1, Ordering::Relaxed);
-                                        let took = epoch.elapsed().as_micros().saturating_sub(then);
-                                        own.push(u32::try_from(took).unwrap_or(u32::MAX));
-                                    }
-                                }
-                            }
-                            Some(Ok(_)) => {}
-                            _ => break,
-                        },
-                    }
-                }
-                if let Ok(mut all) = latencies.lock() {
-                    all.extend(own);
-                }
-                sink.reunite(stream).ok()
-            }));
-        }
-    }
-    tokio::time::sleep_until((epoch + settle).into()).await;
-    let cpu_before = server.cpu_time();
-    measuring.store(true, Ordering::Relaxed);
-    tokio::time::sleep_until(end.into()).await;
-    let cpu = server.cpu_time().saturating_sub(cpu_before);
-    measuring.store(false, Ordering::Relaxed);
-    let mut sockets = Vec::new();
-    for task in tasks {
-        if let Ok(Some(socket)) = task.await {
-            sockets.push(socket);
-        }
-    }
-    // Put the pairs back together for the next load, in their order.
-    let mut back = Vec::new();
-    let mut iter = sockets.into_iter();
-    for (a_id, b_id) in ids {
-        if let (Some(a), Some(b)) = (iter.next(), iter.next()) {
-            back.push(Pair { a, b, a_id, b_id });
-        }
-    }
-    let delivered = delivered.load(Ordering::Relaxed).max(1);
-    let sent = sent.load(Ordering::Relaxed).max(1);
-    let mut all = latencies.lock().map(|all| all.clone()).unwrap_or_default();
-    all.sort_unstable();
-    let at = |q: f64| {
-        f64::from(
-            all.get(((all.len().max(1) - 1) as f64 * q) as usize)
-                .copied()
-                .unwrap_or(0),
-        )
-    };
+    let message: MessageFor = Arc::new(move |to: &str, payload: &str| stack.message(to, payload));
+    let cpu = || server.cpu_time();
+    let (measured, back) = load::run_load(pairs, offered, message, &[&cpu]).await;
     (
-        cpu.as_secs_f64() * 1e6 / delivered as f64,
-        at(0.50),
-        at(0.99),
-        delivered as f64 / sent as f64,
+        measured.cpu_per_message[0],
+        measured.p50,
+        measured.p99,
+        measured.delivered,
         back,
     )
 }

@@ -18,8 +18,7 @@
 //! read the ratios to "memory" from one run, not the absolute times.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -27,17 +26,12 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod common;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use common::load::{self, MessageFor, Pair, Socket};
 
 /// Pairs sending to each other.
 const PAIRS: usize = 200;
 /// Offered loads, in relayed messages per second across all pairs.
 const LOADS: [u32; 2] = [2_000, 8_000];
-/// How long each load is measured (after a second to settle).
-const LOAD_TIME: Duration = Duration::from_secs(5);
-/// The size of each message's payload, as in a small candidate.
-const PAYLOAD_BYTES: usize = 160;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Setup {
@@ -62,7 +56,7 @@ fn main() {
         return;
     }
     let _ = rlimit::increase_nofile_limit(65_536);
-    pin_to_cpu(1);
+    common::pin_to_cpu(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -96,17 +90,6 @@ fn main() {
         }
     }
     print_table(&results);
-}
-
-/// Runs this thread (and the threads it starts) on CPU `cpu` only.
-fn pin_to_cpu(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
-    // sched_setaffinity only read and write that local set.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
 }
 
 /// A child process on CPU 0, ended when dropped.
@@ -256,13 +239,6 @@ fn message(to: &str, payload: &str) -> String {
     format!(r#"{{"type":"candidate","to":"{to}","candidate":{{"p":"{payload}"}}}}"#)
 }
 
-struct Pair {
-    a: Socket,
-    b: Socket,
-    a_id: String,
-    b_id: String,
-}
-
 /// PAIRS rooms of two; with two servers, A on the first and B on the second.
 async fn make_pairs(servers: &[Server]) -> Vec<Pair> {
     let mut pairs = Vec::with_capacity(PAIRS);
@@ -283,81 +259,13 @@ async fn make_pairs(servers: &[Server]) -> Vec<Pair> {
     pairs
 }
 
-/// Every socket sends to its partner at `offered / (2 * PAIRS)` a second
-/// for LOAD_TIME.
+/// One load through `servers`, with Redis's CPU read beside theirs.
 async fn run_load(
     servers: &[Server],
     redis: Option<&Redis>,
     pairs: Vec<Pair>,
     offered: u32,
 ) -> (Figures, Vec<Pair>) {
-    let per_socket = f64::from(offered) / (2 * pairs.len()) as f64;
-    let interval = Duration::from_secs_f64(1.0 / per_socket);
-    let epoch = Instant::now();
-    let measuring = Arc::new(AtomicBool::new(false));
-    let delivered = Arc::new(AtomicU64::new(0));
-    let sent = Arc::new(AtomicU64::new(0));
-    let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
-    let settle = Duration::from_secs(1);
-    let end = epoch + settle + LOAD_TIME;
-    let ids: Vec<(String, String)> = pairs
-        .iter()
-        .map(|p| (p.a_id.clone(), p.b_id.clone()))
-        .collect();
-    let mut tasks = Vec::new();
-    for (index, pair) in pairs.into_iter().enumerate() {
-        let Pair { a, b, a_id, b_id } = pair;
-        for (socket, to, offset) in [(a, b_id.clone(), 0.0), (b, a_id.clone(), 0.5)] {
-            let (measuring, delivered, sent, latencies) = (
-                measuring.clone(),
-                delivered.clone(),
-                sent.clone(),
-                latencies.clone(),
-            );
-            // The sockets' ticks spread over the interval.
-            let phase = interval.mul_f64(((index as f64 + offset) / PAIRS as f64).fract());
-            tasks.push(tokio::spawn(async move {
-                let (mut sink, mut stream) = socket.split();
-                let mut tick = tokio::time::interval_at((epoch + phase).into(), interval);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                let padding = "x".repeat(PAYLOAD_BYTES - 24);
-                let mut own = Vec::new();
-                loop {
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(end.into()) => break,
-                        _ = tick.tick() => {
-                            let micros = epoch.elapsed().as_micros();
-                            let payload = format!("t{micros:020}{padding}");
-                            if sink.send(Message::text(message(&to, &payload))).await.is_err() {
-                                break;
-                            }
-                            if measuring.load(Ordering::Relaxed) {
-                                sent.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        frame = stream.next() => match frame {
-                            Some(Ok(Message::Text(text))) => {
-                                if let Some(at) = text.find("\"p\":\"t") {
-                                    let digits = text.get(at + 6..at + 26).unwrap_or("");
-                                    if let (Ok(then), true) = (digits.parse::<u128>(), measuring.load(Ordering::Relaxed)) {
-                                        delivered.fetch_add(1, Ordering::Relaxed);
-                                        let took = epoch.elapsed().as_micros().saturating_sub(then);
-                                        own.push(u32::try_from(took).unwrap_or(u32::MAX));
-                                    }
-                                }
-                            }
-                            Some(Ok(_)) => {}
-                            _ => break,
-                        },
-                    }
-                }
-                if let Ok(mut all) = latencies.lock() {
-                    all.extend(own);
-                }
-                sink.reunite(stream).ok()
-            }));
-        }
-    }
     let server_cpu = || {
         servers
             .iter()
@@ -365,43 +273,15 @@ async fn run_load(
             .sum::<Duration>()
     };
     let redis_cpu = || redis.map_or(Duration::ZERO, |r| r.process.cpu_time());
-    tokio::time::sleep_until((epoch + settle).into()).await;
-    let (servers_before, redis_before) = (server_cpu(), redis_cpu());
-    measuring.store(true, Ordering::Relaxed);
-    tokio::time::sleep_until(end.into()).await;
-    let servers_used = server_cpu().saturating_sub(servers_before);
-    let redis_used = redis_cpu().saturating_sub(redis_before);
-    measuring.store(false, Ordering::Relaxed);
-    let mut sockets = Vec::new();
-    for task in tasks {
-        if let Ok(Some(socket)) = task.await {
-            sockets.push(socket);
-        }
-    }
-    let mut back = Vec::new();
-    let mut iter = sockets.into_iter();
-    for (a_id, b_id) in ids {
-        if let (Some(a), Some(b)) = (iter.next(), iter.next()) {
-            back.push(Pair { a, b, a_id, b_id });
-        }
-    }
-    let delivered = delivered.load(Ordering::Relaxed).max(1) as f64;
-    let sent = sent.load(Ordering::Relaxed).max(1) as f64;
-    let mut all = latencies.lock().map(|all| all.clone()).unwrap_or_default();
-    all.sort_unstable();
-    let at = |q: f64| {
-        f64::from(
-            all.get(((all.len().max(1) - 1) as f64 * q) as usize)
-                .copied()
-                .unwrap_or(0),
-        )
-    };
+    let message: MessageFor = Arc::new(message);
+    let (measured, back) =
+        load::run_load(pairs, offered, message, &[&server_cpu, &redis_cpu]).await;
     let figures = Figures {
-        server_cpu: servers_used.as_secs_f64() * 1e6 / delivered,
-        redis_cpu: redis_used.as_secs_f64() * 1e6 / delivered,
-        p50: at(0.50),
-        p99: at(0.99),
-        delivered: delivered / sent,
+        server_cpu: measured.cpu_per_message[0],
+        redis_cpu: measured.cpu_per_message[1],
+        p50: measured.p50,
+        p99: measured.p99,
+        delivered: measured.delivered,
     };
     (figures, back)
 }

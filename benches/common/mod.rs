@@ -4,6 +4,8 @@
 //! Each bench compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
+pub mod load;
+
 use videochat::config::Config;
 use videochat::signaling::{Caps, Limits};
 use videochat::steps;
@@ -66,4 +68,15 @@ pub fn cpu_time(pid: u32) -> std::time::Duration {
     // SAFETY: sysconf only reads a configuration value.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     std::time::Duration::from_micros(ticks * 1_000_000 / per_second)
+}
+
+/// Runs this thread (and the threads it starts) on CPU `cpu` only.
+pub fn pin_to_cpu(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
+    // sched_setaffinity only read and write that local set.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
 }
