@@ -96,6 +96,12 @@ struct Args {
     /// Share rooms with other server processes through this Redis, e.g. redis://127.0.0.1:6379/ (steps 15 on; without it each process has rooms of its own)
     #[arg(long, env = "REDIS_URL", value_parser = redis_url)]
     redis_url: Option<String>,
+    /// UDP port of step 20's SFU, for every member's media (default 8443; 0 picks a free one)
+    #[arg(long, env = "MEDIA_PORT", default_value_t = crate::sfu::DEFAULT_MEDIA_PORT)]
+    media_port: u16,
+    /// The address step 20's SFU announces to browsers, when it is not the one it listens on (behind a 1:1 NAT, in a container)
+    #[arg(long, env = "MEDIA_ADDRESS")]
+    media_address: Option<std::net::IpAddr>,
     /// Folder holding the steps' page folders app01/ ... app19/ (default: the crate's static/)
     #[arg(long, env = "STATIC_ROOT")]
     static_root: Option<PathBuf>,
@@ -179,6 +185,11 @@ pub struct Config {
     /// Where rooms are shared with other processes (`REDIS_URL`); `None`
     /// keeps them in this process's memory.
     pub redis_url: Option<String>,
+    /// Step 20's SFU: its UDP port (`MEDIA_PORT`)...
+    pub media_port: u16,
+    /// ...and the address it announces, if not the one it listens on
+    /// (`MEDIA_ADDRESS`).
+    pub media_address: Option<std::net::IpAddr>,
 }
 
 impl Default for Config {
@@ -198,6 +209,8 @@ impl Default for Config {
             tls_names: Vec::new(),
             public_origin: None,
             redis_url: None,
+            media_port: crate::sfu::DEFAULT_MEDIA_PORT,
+            media_address: None,
         }
     }
 }
@@ -298,6 +311,8 @@ impl Config {
         config.tls_names = non_empty(args.tls_names);
         config.public_origin = args.public_origin;
         config.redis_url = args.redis_url;
+        config.media_port = args.media_port;
+        config.media_address = args.media_address;
         if let Some(root) = args.static_root {
             config.static_root = root;
         }

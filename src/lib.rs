@@ -15,6 +15,7 @@
 //! | [`server`] | the HTTP server: a [`Step`]'s page folder and routes, security headers, the file budget, graceful stop | step 01 |
 //! | [`host_names`] | the host names the server answers to (the DNS-rebinding guard) | step 01; `/ws` uses it from step 07 |
 //! | [`signaling`] | the WebSocket at `/ws`: a one-way chain of small files, from the wire types to the route (its own table says which file does what) | step 07; direct policy step 15, rooms step 17, resume step 19; rooms shared through Redis (`--redis-url`) from step 15 |
+//! | [`sfu`] | the selective forwarding unit on str0m: one UDP port, one loop, media forwarded inside each room | step 20 |
 //! | `ice` | `GET /ice-servers`: the ICE server list | step 09 |
 //! | [`turn`] | short-lived TURN credentials added to that list when `TURN_SECRET` is set | step 09 (optional) |
 //! | [`tls`] | HTTPS: certificate files, or a self-signed certificate made at start | every step accepts it |
@@ -46,6 +47,7 @@ mod memory;
 mod random;
 pub mod runner;
 pub mod server;
+pub mod sfu;
 pub mod signaling;
 pub mod steps;
 pub mod tls;

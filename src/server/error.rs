@@ -18,6 +18,8 @@ pub enum StartError {
     Tls(tls::TlsError),
     /// `--redis-url` was given and Redis could not be reached.
     Redis(crate::signaling::shared::SharedError),
+    /// Step 20's SFU could not bind its UDP port.
+    MediaPort(String, io::Error),
     /// The server thread ended before it reported its address.
     Crashed,
 }
@@ -38,6 +40,10 @@ impl fmt::Display for StartError {
             StartError::Thread(err) => write!(f, "cannot start the server thread: {err}"),
             StartError::Tls(err) => write!(f, "{err}"),
             StartError::Redis(err) => write!(f, "{err} (REDIS_URL or --redis-url; unset it to keep rooms in this process)"),
+            StartError::MediaPort(addr, err) => write!(
+                f,
+                "cannot listen for media on udp {addr}: {err} (choose another with --media-port or MEDIA_PORT)"
+            ),
             StartError::Crashed => f.write_str("the server stopped while starting (see the log above)"),
         }
     }

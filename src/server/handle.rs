@@ -98,6 +98,15 @@ impl Server {
         self.hub.as_ref().map_or(0, |hub| hub.token_count())
     }
 
+    /// How many members step 20's SFU holds state for (0 for other steps).
+    /// Tests use it to prove that the SFU forgets whoever leaves.
+    pub fn sfu_members(&self) -> usize {
+        match &self.hub {
+            Some(crate::signaling::backend::Backend::Memory(hub)) => hub.sfu_members(),
+            _ => 0,
+        }
+    }
+
     /// How many rooms have members now (0 for steps without rooms).
     pub fn open_rooms(&self) -> usize {
         self.hub.as_ref().map_or(0, |hub| hub.room_count())

@@ -164,6 +164,13 @@ fn shared_rooms(step: &Step, config: &Config) -> Result<Option<SharedHub>, Start
     let (Some(url), Some(policy)) = (&config.redis_url, step.signaling()) else {
         return Ok(None);
     };
+    if step.has_sfu() {
+        log::warn!(
+            "REDIS_URL is not used by {}: its SFU forwards each room's media inside one process",
+            step.name()
+        );
+        return Ok(None);
+    }
     if policy == Policy::Broadcast {
         log::warn!(
             "REDIS_URL is not used by {}: steps 07-14 relay to every socket of one process",

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::host_names::{self, ServerNames};
 use crate::ice;
 use crate::memory;
+use crate::sfu::SfuSettings;
 use crate::signaling::admission::Admission;
 use crate::signaling::backend::Backend;
 use crate::signaling::hub;
@@ -104,6 +105,27 @@ pub async fn serve(
         allowed_origins: extra_origins(&config),
         shutdown: shutdown_rx,
     });
+    // Step 20: the SFU, on the UDP port of its own (the HTTP listener's
+    // address, the configured port).
+    if let (
+        true,
+        Some(Signaling {
+            hub: Backend::Memory(hub),
+            ..
+        }),
+    ) = (step.has_sfu(), &signaling)
+    {
+        let bind = SocketAddr::new(listener_ip(&listener), config.media_port);
+        let settings = SfuSettings {
+            bind,
+            announced: config.media_address,
+            connect_deadline: limits.media_connect_deadline,
+        };
+        if let Err(err) = hub.start_sfu(settings) {
+            let _ = started.send(Err(StartError::MediaPort(bind.to_string(), err)));
+            return;
+        }
+    }
     let hub = signaling.as_ref().map(|s| s.hub.clone());
     if let Some(hub) = &hub {
         let hub = hub.clone();
@@ -195,4 +217,11 @@ pub async fn serve(
     if let Some(backend) = &hub {
         backend.stop();
     }
+}
+
+/// The address the HTTP listener is bound to (the SFU binds the same one).
+fn listener_ip(listener: &std::net::TcpListener) -> std::net::IpAddr {
+    listener
+        .local_addr()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |addr| addr.ip())
 }

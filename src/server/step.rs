@@ -17,6 +17,8 @@ pub struct Step {
     room_size_cap: Option<usize>,
     /// Step 19: a member whose socket drops keeps its place for a while.
     resumes: bool,
+    /// Step 20: media goes through the server's SFU.
+    sfu: bool,
 }
 
 impl Step {
@@ -29,6 +31,7 @@ impl Step {
             ice_servers: false,
             room_size_cap: None,
             resumes: false,
+            sfu: false,
         }
     }
 
@@ -49,6 +52,18 @@ impl Step {
     pub fn with_resume(mut self) -> Step {
         self.resumes = true;
         self
+    }
+
+    /// Runs the SFU: each page sends its media to the server once, and the
+    /// server forwards it to the others of its room (step 20).
+    pub fn with_sfu(mut self) -> Step {
+        self.sfu = true;
+        self
+    }
+
+    /// Whether media goes through the server's SFU (step 20).
+    pub fn has_sfu(&self) -> bool {
+        self.sfu
     }
 
     /// Holds rooms to `people` at most, whatever `ROOM_SIZE` says: for a

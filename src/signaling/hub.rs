@@ -38,8 +38,9 @@ use tokio::sync::mpsc;
 use super::limits::Limits;
 use super::peers::{new_peer_id, short, NoId, Outgoing, PeerId, Peers, SocketNumber};
 use super::policy::{Policy, Rules};
-use super::protocol::{ErrorCode, Field, Member, Request, ServerMessage};
+use super::protocol::{ErrorCode, Field, MediaSdp, Member, RawMessage, Request, ServerMessage};
 use super::resume::ResumeBook;
+use crate::sfu::{self, SfuHandle, SfuSettings};
 
 /// The way to reach the hub; clone it freely.
 #[derive(Clone)]
@@ -129,19 +130,53 @@ impl HubHandle {
         let mut hub = self.lock();
         let resumed = match request {
             Request::Resume { token, .. } if hub.resume.is_some() => hub.resume(from, &token),
+            Request::Media { kind, raw, .. } if hub.sfu.is_some() => {
+                hub.hand_to_sfu(from, kind, &raw);
+                None
+            }
             request => {
-                // Steps 07-18 relay a `resume` like any other message.
+                // Steps 07-18 relay a `resume`, and steps 07-19 `media-*`,
+                // like any other message.
                 let request = match request {
-                    Request::Resume { to, raw, .. } => Request::Forward { to, raw },
+                    Request::Resume { to, raw, .. } | Request::Media { to, raw, .. } => {
+                        Request::Forward { to, raw }
+                    }
                     request => request,
                 };
+                let was_member = hub.rules.is_member(from);
                 let Hub { peers, rules, .. } = &mut *hub;
                 rules.request(peers, from, request);
+                // Step 20: a member who left its room leaves the SFU too.
+                if was_member && !hub.rules.is_member(from) {
+                    hub.leave_sfu(from);
+                }
                 None
             }
         };
         hub.drop_stalled();
         resumed
+    }
+
+    /// Step 20: starts the SFU, whose answers and offers reach the pages
+    /// through this hub. Fails when its UDP port cannot be bound.
+    pub fn start_sfu(&self, settings: SfuSettings) -> std::io::Result<()> {
+        let hub = Arc::downgrade(&self.hub);
+        let deliver: sfu::Deliver = Arc::new(move |member: &PeerId, text: String| {
+            if let Some(hub) = hub.upgrade() {
+                let mut hub = hub.lock().unwrap_or_else(PoisonError::into_inner);
+                hub.peers
+                    .send(member, text.into(), super::peers::Delivery::Needed);
+                hub.drop_stalled();
+            }
+        });
+        let handle = SfuHandle::start(settings, deliver)?;
+        self.lock().sfu = Some(handle);
+        Ok(())
+    }
+
+    /// How many members the SFU holds state for (0 without one).
+    pub fn sfu_members(&self) -> usize {
+        self.lock().sfu.as_ref().map_or(0, SfuHandle::member_count)
     }
 
     /// How many sockets are registered now, held places included (tests and
@@ -182,6 +217,7 @@ pub fn create_with_ids(
         sockets_opened: 0,
         resume: resumes.then(ResumeBook::default),
         resume_grace: limits.resume_grace,
+        sfu: None,
     };
     HubHandle {
         hub: Arc::new(Mutex::new(hub)),
@@ -197,6 +233,8 @@ struct Hub {
     /// Step 19's resume tokens; `None` for the steps before it.
     resume: Option<ResumeBook>,
     resume_grace: Duration,
+    /// Step 20's SFU; `None` for the steps before it.
+    sfu: Option<SfuHandle>,
 }
 
 impl Hub {
@@ -224,6 +262,7 @@ impl Hub {
                 book.forget(id);
             }
             self.rules.left(&mut self.peers, id);
+            self.leave_sfu(id);
             log::info!("peer {} left ({} open)", short(id), self.peers.len());
         }
     }
@@ -277,6 +316,35 @@ impl Hub {
         Some(id)
     }
     // ANCHOR_END: resume
+
+    /// Step 20: a member's `media-offer` or `media-answer`, for the SFU of
+    /// its room.
+    fn hand_to_sfu(&mut self, from: &PeerId, kind: MediaSdp, raw: &RawMessage) {
+        let Some(room) = self.rules.room_of(from) else {
+            return self
+                .peers
+                .refuse(from, ErrorCode::NotJoined, "join a room first");
+        };
+        let Field::Text(sdp) = raw.field("sdp") else {
+            let reason = "a media-offer or media-answer needs a string field \"sdp\"";
+            return self.peers.refuse(from, ErrorCode::BadMessage, reason);
+        };
+        let Some(sfu) = &self.sfu else {
+            return;
+        };
+        let member = from.clone();
+        sfu.send(match kind {
+            MediaSdp::Offer => sfu::Command::Offer { member, room, sdp },
+            MediaSdp::Answer => sfu::Command::Answer { member, sdp },
+        });
+    }
+
+    /// Step 20: `id` is gone from its room: the SFU forgets it.
+    fn leave_sfu(&self, id: &PeerId) {
+        if let Some(sfu) = &self.sfu {
+            sfu.send(sfu::Command::Leave { member: id.clone() });
+        }
+    }
 
     /// Peers found stalled while sending leave like any other.
     fn drop_stalled(&mut self) {

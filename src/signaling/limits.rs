@@ -29,6 +29,9 @@ pub struct Limits {
     /// Step 19: how long the place of a member whose socket dropped is
     /// held for it to resume (steps without resume ignore it).
     pub resume_grace: Duration,
+    /// Step 20: how long a member has to bring its media connection to the
+    /// SFU up (ICE and DTLS) after its first offer.
+    pub media_connect_deadline: Duration,
 }
 
 /// 64 KiB: an SDP with many candidates is under 10 KiB, and a chat line far
@@ -65,6 +68,11 @@ pub const ROOM_SIZE: usize = 4;
 /// and 8 s (its backoff), 15 s in all; longer would leave the others looking
 /// at the tile of someone who has really gone.
 pub const RESUME_GRACE: Duration = Duration::from_secs(20);
+
+/// Step 20: ICE and DTLS take a second or two, and ICE's own checks give up
+/// after about 30 s; a member not connected by then never will be, and the
+/// SFU forgets it (the page is told why).
+pub const MEDIA_CONNECT_DEADLINE: Duration = Duration::from_secs(30);
 
 impl Limits {
     /// These limits for rooms of `room_size` members. The burst grows with
@@ -109,6 +117,7 @@ impl Default for Limits {
             send_timeout: SEND_TIMEOUT,
             room_size: ROOM_SIZE,
             resume_grace: RESUME_GRACE,
+            media_connect_deadline: MEDIA_CONNECT_DEADLINE,
         }
     }
 }

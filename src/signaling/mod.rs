@@ -27,9 +27,9 @@ mod frame_guard;
 pub(crate) mod hub;
 mod limits;
 mod origin;
-mod peers;
+pub(crate) mod peers;
 mod policy;
-mod protocol;
+pub(crate) mod protocol;
 mod rate;
 mod resume;
 pub(crate) mod route;
@@ -40,8 +40,8 @@ mod splice;
 pub use admission::{Caps, MAX_SOCKETS_PER_IP, NEW_SOCKETS_PER_IP_PER_MINUTE};
 pub use limits::{
     Limits, BURST, CLIENT_TIMEOUT, FLOOD_CLOSE_AFTER, HEARTBEAT_INTERVAL, MAX_MESSAGE_BYTES,
-    MESSAGES_PER_SECOND, OUTGOING_QUEUE, RESUME_GRACE, ROOM_SIZE, SEND_TIMEOUT,
-    SETUP_MESSAGES_PER_PEER,
+    MEDIA_CONNECT_DEADLINE, MESSAGES_PER_SECOND, OUTGOING_QUEUE, RESUME_GRACE, ROOM_SIZE,
+    SEND_TIMEOUT, SETUP_MESSAGES_PER_PEER,
 };
 pub use policy::Policy;
 pub use shared::check_redis_url;

@@ -42,6 +42,12 @@ pub enum ErrorCode {
     /// answering, so the message could not be checked or delivered. The
     /// socket stays open; the page may try again.
     Unavailable,
+    /// Step 20: a `media-offer` or `media-answer` the SFU cannot read or
+    /// use, or an answer when no offer of the SFU's waits for one.
+    BadSdp,
+    /// Step 20: the page's media connection to the SFU did not come up in
+    /// time, or ended; the SFU has forgotten it.
+    MediaFailed,
 }
 
 // ANCHOR: server_message
@@ -70,6 +76,10 @@ pub enum ServerMessage<'a> {
     Leave { from: &'a str },
     /// A refused message; the socket stays open.
     Error { code: ErrorCode, message: String },
+    /// Step 20: the SFU's answer to the page's `media-offer`.
+    MediaAnswer { sdp: &'a str },
+    /// Step 20: the SFU's offer: tracks of other members added or stopped.
+    MediaOffer { sdp: &'a str },
 }
 // ANCHOR_END: server_message
 
@@ -96,6 +106,15 @@ impl ServerMessage<'_> {
     }
 }
 
+/// Which SDP a step 20 page sends the SFU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaSdp {
+    /// The page's offer: what it publishes.
+    Offer,
+    /// The page's answer to the SFU's offer.
+    Answer,
+}
+
 // ANCHOR: request
 /// A message from a page, parsed once by its session.
 ///
@@ -118,6 +137,14 @@ pub enum Request {
     /// keeps the `to` of one.
     Resume {
         token: Field,
+        to: Option<String>,
+        raw: RawMessage,
+    },
+    /// Step 20's `media-offer` and `media-answer`: SDP for the SFU, not for
+    /// another page. A server without an SFU relays them like any other
+    /// message, so they keep the `to` of one.
+    Media {
+        kind: MediaSdp,
         to: Option<String>,
         raw: RawMessage,
     },
@@ -165,6 +192,16 @@ impl Request {
             },
             "leave" => Request::Leave { raw },
             "resume" => Request::Resume { token, to, raw },
+            "media-offer" => Request::Media {
+                kind: MediaSdp::Offer,
+                to,
+                raw,
+            },
+            "media-answer" => Request::Media {
+                kind: MediaSdp::Answer,
+                to,
+                raw,
+            },
             _ => Request::Forward { to, raw },
         })
     }
@@ -176,6 +213,7 @@ impl Request {
             Request::Join { raw, .. }
             | Request::Leave { raw }
             | Request::Resume { raw, .. }
+            | Request::Media { raw, .. }
             | Request::Forward { raw, .. } => raw,
         }
     }

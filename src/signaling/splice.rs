@@ -96,6 +96,18 @@ impl RawMessage {
         &self.text
     }
 
+    /// A member the routing fields do not cover (step 20's `sdp`), read
+    /// from the text again: only the few messages that need one pay for it.
+    pub fn field(&self, name: &str) -> Field {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&self.text).unwrap_or_default();
+        match object.get(name) {
+            None => Field::Absent,
+            Some(serde_json::Value::String(text)) => Field::Text(text.clone()),
+            Some(_) => Field::NotText,
+        }
+    }
+
     /// The message for its receiver: the page's own bytes, with `from` set
     /// to who really sent it and any `username` set to the sender's checked
     /// name. Those two are written first and the page's own (if it sent

@@ -17,6 +17,7 @@ pub mod process;
 pub mod raw_ws;
 pub mod redis;
 pub mod rooms;
+pub mod str0m_peer;
 pub mod stun;
 pub mod ws;
 

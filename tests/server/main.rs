@@ -10,6 +10,7 @@ mod common;
 
 mod hostile_clients;
 mod http_server;
+mod sfu;
 mod signaling_broadcast;
 mod signaling_resume;
 mod signaling_rooms;

@@ -171,9 +171,9 @@ impl Rules for Direct {
                 }
             }
             // (The hub answers a `resume` itself when the step resumes.)
-            Request::Forward { to, raw } | Request::Resume { to, raw, .. } => {
-                self.forward(peers, from, to.as_deref(), &raw)
-            }
+            Request::Forward { to, raw }
+            | Request::Resume { to, raw, .. }
+            | Request::Media { to, raw, .. } => self.forward(peers, from, to.as_deref(), &raw),
         }
     }
     // ANCHOR_END: route

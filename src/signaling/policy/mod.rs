@@ -63,6 +63,10 @@ pub trait Rules: Send {
     fn is_member(&self, _id: &PeerId) -> bool {
         false
     }
+    /// The room `id` is in (step 20's SFU forwards inside rooms).
+    fn room_of(&self, _id: &PeerId) -> Option<String> {
+        None
+    }
     /// The other members of `id`'s room, with their names (step 19's
     /// `resumed` lists them).
     fn others_in_room(&self, _id: &PeerId) -> Vec<(PeerId, String)> {

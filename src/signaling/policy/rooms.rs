@@ -89,7 +89,9 @@ impl Rules for Rooms {
                 }
             }
             // (The hub answers a `resume` itself when the step resumes.)
-            Request::Forward { to, raw } | Request::Resume { to, raw, .. } => {
+            Request::Forward { to, raw }
+            | Request::Resume { to, raw, .. }
+            | Request::Media { to, raw, .. } => {
                 let room = self.room_of.get(from).and_then(|room| self.rooms.get(room));
                 match room {
                     Some(chat) => chat.forward(peers, from, to.as_deref(), &raw),
@@ -109,6 +111,10 @@ impl Rules for Rooms {
 
     fn is_member(&self, id: &PeerId) -> bool {
         self.room_of.contains_key(id)
+    }
+
+    fn room_of(&self, id: &PeerId) -> Option<String> {
+        self.room_of.get(id).cloned()
     }
 
     fn others_in_room(&self, id: &PeerId) -> Vec<(PeerId, String)> {

@@ -61,9 +61,9 @@ impl SharedHub {
             Request::Resume { token, .. } if self.shared.resume_grace.is_some() => {
                 return self.resume(from, &token).await;
             }
-            Request::Forward { to, raw } | Request::Resume { to, raw, .. } => {
-                self.forward(from, to.as_deref(), &raw).await
-            }
+            Request::Forward { to, raw }
+            | Request::Resume { to, raw, .. }
+            | Request::Media { to, raw, .. } => self.forward(from, to.as_deref(), &raw).await,
         }
         self.drop_stalled().await;
         None
