@@ -5,6 +5,7 @@
 //! str0m is sans I/O: [`Str0mPeer::pump`] is this peer's event loop, run
 //! for as long as the test wants the peer to live.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,8 @@ pub struct Str0mPeer {
     pub connected: bool,
     /// Audio packets received, from anyone.
     pub received: usize,
+    /// The same, by the m-line they came on (one per forwarded track).
+    pub received_on: HashMap<Mid, usize>,
     /// Audio packets sent.
     pub sent: u64,
 }
@@ -44,11 +47,17 @@ impl Str0mPeer {
             sending: None,
             connected: false,
             received: 0,
+            received_on: HashMap::new(),
             sent: 0,
         }
     }
 
-    /// An offer publishing one audio track, as a page with a microphone.
+    /// How many forwarded tracks have brought at least `packets` packets.
+    pub fn tracks_with(&self, packets: usize) -> usize {
+        self.received_on.values().filter(|n| **n >= packets).count()
+    }
+
+    /// An offer publishing one (more) audio track, as a page with a microphone.
     pub fn offer_audio(&mut self) -> String {
         let mut change = self.rtc.sdp_api();
         let mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
@@ -95,7 +104,10 @@ impl Str0mPeer {
                             .await;
                     }
                     Output::Event(Event::Connected) => self.connected = true,
-                    Output::Event(Event::MediaData(_)) => self.received += 1,
+                    Output::Event(Event::MediaData(data)) => {
+                        self.received += 1;
+                        *self.received_on.entry(data.mid).or_default() += 1;
+                    }
                     Output::Event(_) => {}
                 }
             };

@@ -224,65 +224,182 @@ async fn pump_until_message(
     }
 }
 
+/// A member in `room` on `server`: its socket and its str0m peer, with
+/// one audio track published and the SFU's answer accepted.
+async fn publisher(server: &Server, name: &str) -> (Str0mPeer, common::ws::Socket) {
+    let (mut socket, _) = arrive(server).await;
+    join(&mut socket, name, Some("r")).await;
+    sync_with_hub(&mut socket).await;
+    let mut peer = Str0mPeer::new().await;
+    let offer = peer.offer_audio();
+    send(&mut socket, json!({"type": "media-offer", "sdp": offer})).await;
+    let answer = pump_until_message(&mut peer, &mut socket, "media-answer").await;
+    peer.accept_answer(answer["sdp"].as_str().expect("an SDP"));
+    (peer, socket)
+}
+
+/// Runs every peer while reading every socket: each `media-offer` of the
+/// SFU's is answered, unless `ignore` says to leave that one unanswered
+/// (a page whose own offer is out ignores the SFU's: it is impolite), and
+/// each `media-answer` is taken. Returns every message read, once `done`
+/// holds; fails after 15 s naming `what`.
+async fn run_members(
+    members: &mut [(Str0mPeer, common::ws::Socket)],
+    what: &str,
+    ignore: impl Fn(usize, &serde_json::Value) -> bool,
+    done: impl Fn(&[(Str0mPeer, common::ws::Socket)]) -> bool,
+) -> Vec<(usize, serde_json::Value)> {
+    common::deadline::waiting_for(what);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut seen = Vec::new();
+    while !done(members) {
+        let counts: Vec<usize> = members.iter().map(|(peer, _)| peer.received).collect();
+        assert!(
+            Instant::now() < deadline,
+            "{what}: received {counts:?}, messages {seen:?}"
+        );
+        let (peers, sockets): (Vec<_>, Vec<_>) = members
+            .iter_mut()
+            .map(|(peer, socket)| (peer, socket))
+            .unzip();
+        let pump_all = futures_util::future::join_all(
+            peers
+                .into_iter()
+                .map(|peer| peer.pump(Duration::from_millis(20))),
+        );
+        let read_any = futures_util::future::select_all(
+            sockets
+                .into_iter()
+                .map(|socket| Box::pin(next_json(socket))),
+        );
+        let message = tokio::select! {
+            (message, who, _) = read_any => Some((who, message)),
+            _ = pump_all => None,
+        };
+        let Some((who, message)) = message else {
+            continue;
+        };
+        seen.push((who, message.clone()));
+        let (peer, socket) = &mut members[who];
+        let sdp = message["sdp"].as_str().unwrap_or_default();
+        match message["type"].as_str() {
+            Some("media-answer") => peer.accept_answer(sdp),
+            Some("media-offer") if !ignore(who, &message) => {
+                let answer = peer.accept_offer(sdp);
+                send(socket, json!({"type": "media-answer", "sdp": answer})).await;
+            }
+            Some("media-offer") => {}
+            // The room's own news, as in step 17.
+            Some("join" | "leave") => {}
+            _ => panic!("{what}: unexpected {message}"),
+        }
+    }
+    seen
+}
+
 /// Two members, each a str0m peer over real UDP: each connects to the SFU,
-/// and Alice's audio packets reach Bob through it; the SFU offered Bob
-/// Alice's track (and Alice Bob's) on its own.
+/// is offered the other's track by the SFU, and receives the other's audio
+/// packets through it.
 #[test]
 fn audio_from_one_member_is_forwarded_to_the_other() {
     run(async {
         let server = sfu_server(Limits::default());
-        let (mut alice_ws, _) = arrive(&server).await;
-        let (mut bob_ws, _) = arrive(&server).await;
-        join(&mut alice_ws, "alice", Some("r")).await;
-        sync_with_hub(&mut alice_ws).await;
-        join(&mut bob_ws, "bob", Some("r")).await;
-        assert_eq!(next_json(&mut alice_ws).await["type"], "join");
-
-        let mut alice = Str0mPeer::new().await;
-        let mut bob = Str0mPeer::new().await;
-        for (peer, socket) in [(&mut alice, &mut alice_ws), (&mut bob, &mut bob_ws)] {
-            let offer = peer.offer_audio();
-            send(socket, json!({"type": "media-offer", "sdp": offer})).await;
-            let answer = pump_until_message(peer, socket, "media-answer").await;
-            peer.accept_answer(answer["sdp"].as_str().expect("an SDP"));
-        }
-        // Once connected, each is offered the other's track by the SFU, and
-        // answers; then the audio flows.
-        let deadline = Instant::now() + Duration::from_secs(15);
-        common::deadline::waiting_for("the SFU's offers, then audio forwarded both ways");
-        let mut answered = [false, false];
-        while alice.received < 20 || bob.received < 20 {
-            assert!(
-                Instant::now() < deadline,
-                "answered {answered:?}; forwarded: to alice {} (bob sent {}), to bob {} (alice sent {})",
-                alice.received,
-                bob.sent,
-                bob.received,
-                alice.sent,
-            );
-            let message = tokio::select! {
-                message = next_json(&mut alice_ws) => Some((0, message)),
-                message = next_json(&mut bob_ws) => Some((1, message)),
-                _ = async {
-                    tokio::join!(
-                        alice.pump(Duration::from_millis(20)),
-                        bob.pump(Duration::from_millis(20))
-                    )
-                } => None,
-            };
-            let Some((who, message)) = message else {
-                continue;
-            };
-            assert_eq!(message["type"], "media-offer", "{message}");
-            let (peer, socket) = match who {
-                0 => (&mut alice, &mut alice_ws),
-                _ => (&mut bob, &mut bob_ws),
-            };
-            let answer = peer.accept_offer(message["sdp"].as_str().expect("an SDP"));
-            send(socket, json!({"type": "media-answer", "sdp": answer})).await;
-            answered[who] = true;
-        }
-        assert_eq!(answered, [true, true]);
+        let mut members = vec![
+            publisher(&server, "alice").await,
+            publisher(&server, "bob").await,
+        ];
+        let seen = run_members(
+            &mut members,
+            "the SFU's offers, then audio forwarded both ways",
+            |_, _| false,
+            |members| members.iter().all(|(peer, _)| peer.received >= 20),
+        )
+        .await;
+        let offered: Vec<usize> = seen.iter().map(|(who, _)| *who).collect();
+        assert!(offered.contains(&0) && offered.contains(&1), "{offered:?}");
         assert_eq!(server.sfu_members(), 2);
+    });
+}
+
+/// Glare: the SFU's offer to Alice (Carol's new track) crosses Alice's own
+/// new offer. Alice, impolite, ignores the SFU's; the SFU yields: it answers
+/// Alice's offer and offers Carol's track again, and Alice then hears Bob
+/// and Carol. Then Carol closes her socket: the SFU offers the others the
+/// end of her track and forgets her.
+#[test]
+fn the_sfu_yields_on_glare_and_a_leaver_is_offered_away() {
+    run(async {
+        let server = sfu_server(Limits::default());
+        let mut members = vec![
+            publisher(&server, "alice").await,
+            publisher(&server, "bob").await,
+        ];
+        run_members(
+            &mut members,
+            "alice and bob hear each other",
+            |_, _| false,
+            |members| members.iter().all(|(peer, _)| peer.received >= 10),
+        )
+        .await;
+
+        // Carol arrives; the SFU's offer of her track to Alice is left
+        // unanswered (Bob answers his).
+        members.push(publisher(&server, "carol").await);
+        let alice_offered = std::cell::Cell::new(false);
+        run_members(
+            &mut members,
+            "the SFU's offer of carol's track to alice",
+            |who, _| {
+                if who == 0 {
+                    alice_offered.set(true);
+                }
+                who == 0
+            },
+            |_| alice_offered.get(),
+        )
+        .await;
+        // Alice's own offer crosses it: the SFU answers, then offers again.
+        let second_track = members[0].0.offer_audio();
+        send(
+            &mut members[0].1,
+            json!({"type": "media-offer", "sdp": second_track}),
+        )
+        .await;
+        let seen = run_members(
+            &mut members,
+            "alice to hear bob and carol after the glare",
+            |_, _| false,
+            |members| members[0].0.tracks_with(10) >= 2 && members[1].0.tracks_with(10) >= 2,
+        )
+        .await;
+        let to_alice: Vec<&str> = seen
+            .iter()
+            .filter(|(who, _)| *who == 0)
+            .filter_map(|(_, message)| message["type"].as_str())
+            .collect();
+        assert!(
+            to_alice.starts_with(&["media-answer"]) && to_alice.contains(&"media-offer"),
+            "the SFU answered first, then offered again: {to_alice:?}"
+        );
+
+        // Carol closes her tab: Alice and Bob are offered the end of her
+        // track, and the SFU forgets her.
+        let (_, carol_socket) = members.pop().expect("carol");
+        let mut carol_socket = carol_socket;
+        carol_socket.close(None).await.expect("close");
+        let offers = std::cell::Cell::new(0);
+        run_members(
+            &mut members,
+            "the offers that end carol's track",
+            |_, message| {
+                if message["type"] == "media-offer" {
+                    offers.set(offers.get() + 1);
+                }
+                false
+            },
+            |_| offers.get() >= 2,
+        )
+        .await;
+        wait_for_sfu_members(&server, 2).await;
     });
 }
