@@ -13,6 +13,7 @@ mod every_page;
 mod https;
 mod nat;
 mod phone_layout;
+mod sfu_probe;
 mod shared_rooms;
 mod step_19;
 mod steps_01_02;
