@@ -10,6 +10,7 @@
 //! answers the page, and offers its changes again afterwards. The page, for
 //! its part, ignores an offer that arrives while its own is out.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
@@ -52,7 +53,8 @@ struct TrackOut {
 
 pub struct Member {
     pub id: PeerId,
-    pub room: String,
+    /// Shared, not copied: the loop compares it for every forwarded packet.
+    pub room: Arc<str>,
     pub rtc: Rtc,
     /// What it publishes.
     pub tracks_in: Vec<TrackIn>,
@@ -69,7 +71,7 @@ impl Member {
     /// A member whose connection answers at `host` (the SFU's one UDP
     /// port). The SFU is ICE-lite: it has a public address and only answers
     /// the browser's checks, so it needs none of the browser's candidates.
-    pub fn new(id: PeerId, room: String, host: Candidate, now: Instant) -> Member {
+    pub fn new(id: PeerId, room: Arc<str>, host: Candidate, now: Instant) -> Member {
         let mut rtc = Rtc::builder().set_ice_lite(true).build(now);
         rtc.add_local_candidate(host);
         Member {

@@ -128,7 +128,7 @@ impl Sfu {
         let member = self
             .members
             .entry(id.clone())
-            .or_insert_with(|| Member::new(id.clone(), room, self.host.clone(), now));
+            .or_insert_with(|| Member::new(id.clone(), room.into(), self.host.clone(), now));
         match member.accept_offer(offer) {
             Ok(answer) => {
                 let sdp = answer.to_sdp_string();
