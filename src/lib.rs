@@ -19,6 +19,7 @@
 //! | `ice` | `GET /ice-servers`: the ICE server list | step 09 |
 //! | [`turn`] | short-lived TURN credentials added to that list when `TURN_SECRET` is set | step 09 (optional) |
 //! | [`tls`] | HTTPS: certificate files, or a self-signed certificate made at start | every step accepts it |
+//! | `background` | a thread with a runtime of its own (the SFU, the Redis loops) | step 20; `--redis-url` |
 //! | `memory` | giving the heap back to the system after sockets leave | step 07 |
 //! | `random` | unguessable hex strings: peer ids, TURN username labels | step 09 |
 //!
@@ -40,6 +41,7 @@
 //! modules are read in their files, each of which starts with what it does
 //! and why.
 
+mod background;
 pub mod config;
 pub mod host_names;
 mod ice;

@@ -85,21 +85,7 @@ impl SfuHandle {
         let (commands, inbox) = mpsc::unbounded_channel();
         let members = Arc::new(AtomicUsize::new(0));
         let counted = members.clone();
-        std::thread::Builder::new()
-            .name("sfu".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(err) => {
-                        log::error!("the SFU has no runtime: {err}");
-                        return;
-                    }
-                };
-                runtime.block_on(run::run(socket, settings, inbox, deliver, counted));
-            })?;
+        crate::background::spawn("sfu", run::run(socket, settings, inbox, deliver, counted))?;
         Ok(SfuHandle {
             commands,
             members,

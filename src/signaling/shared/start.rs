@@ -47,38 +47,24 @@ impl SharedHub {
         // The inbox and the liveness loop need a runtime that lives as long
         // as the server; one thread of its own keeps them off the workers
         // that run the sockets.
-        let thread = std::thread::Builder::new()
-            .name("redis".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(err) => {
-                        let _ = ready_tx.send(Err(SharedError(format!("no runtime: {err}"))));
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let hub = match connect(settings, stop_tx).await {
-                        Ok(hub) => hub,
-                        Err(err) => {
-                            let _ = ready_tx.send(Err(err));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(hub.clone()));
-                    let inbox = tokio::spawn(inbox::run(hub.clone()));
-                    let liveness = tokio::spawn(liveness::run(hub.clone()));
-                    // Until the server stops (or drops its handle).
-                    let _ = stop_rx.await;
-                    inbox.abort();
-                    liveness.abort();
-                    hub.retire().await;
-                });
-            })
-            .map_err(|err| SharedError(format!("no thread for Redis: {err}")))?;
+        let thread = crate::background::spawn("redis", async move {
+            let hub = match connect(settings, stop_tx).await {
+                Ok(hub) => hub,
+                Err(err) => {
+                    let _ = ready_tx.send(Err(err));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(hub.clone()));
+            let inbox = tokio::spawn(inbox::run(hub.clone()));
+            let liveness = tokio::spawn(liveness::run(hub.clone()));
+            // Until the server stops (or drops its handle).
+            let _ = stop_rx.await;
+            inbox.abort();
+            liveness.abort();
+            hub.retire().await;
+        })
+        .map_err(|err| SharedError(format!("no thread for Redis: {err}")))?;
         let hub = ready_rx
             .recv()
             .map_err(|_| SharedError("the Redis thread ended".into()))??;
