@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::host_names::{self, ServerNames};
 use crate::ice;
 use crate::memory;
-use crate::sfu::SfuSettings;
+use crate::sfu::{self, SfuSettings};
 use crate::signaling::admission::Admission;
 use crate::signaling::backend::Backend;
 use crate::signaling::hub;
@@ -105,8 +105,8 @@ pub async fn serve(
         allowed_origins: extra_origins(&config),
         shutdown: shutdown_rx,
     });
-    // Step 20: the SFU, on the UDP port of its own (the HTTP listener's
-    // address, the configured port).
+    // Step 20: the SFU, on a UDP port of its own (`sfu::media_addresses`
+    // says on which addresses, and why more than the HTTP listener's).
     if let (
         true,
         Some(Signaling {
@@ -115,14 +115,22 @@ pub async fn serve(
         }),
     ) = (step.has_sfu(), &signaling)
     {
-        let bind = SocketAddr::new(listener_ip(&listener), config.media_port);
+        let addresses = sfu::media_addresses(
+            listener_ip(&listener),
+            config.media_port,
+            config.media_address,
+            &host_names::interface_addresses(),
+        );
+        let first = addresses
+            .first()
+            .map(|a| a.bind.to_string())
+            .unwrap_or_default();
         let settings = SfuSettings {
-            bind,
-            announced: config.media_address,
+            addresses,
             connect_deadline: limits.media_connect_deadline,
         };
         if let Err(err) = hub.start_sfu(settings) {
-            let _ = started.send(Err(StartError::MediaPort(bind.to_string(), err)));
+            let _ = started.send(Err(StartError::MediaPort(first, err)));
             return;
         }
     }

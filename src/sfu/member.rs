@@ -68,12 +68,15 @@ pub struct Member {
 }
 
 impl Member {
-    /// A member whose connection answers at `host` (the SFU's one UDP
-    /// port). The SFU is ICE-lite: it has a public address and only answers
-    /// the browser's checks, so it needs none of the browser's candidates.
-    pub fn new(id: PeerId, room: Arc<str>, host: Candidate, now: Instant) -> Member {
+    /// A member whose connection answers at `hosts` (the SFU's UDP
+    /// sockets). The SFU is ICE-lite: it has public addresses and only
+    /// answers the browser's checks, so it needs none of the browser's
+    /// candidates.
+    pub fn new(id: PeerId, room: Arc<str>, hosts: &[Candidate], now: Instant) -> Member {
         let mut rtc = Rtc::builder().set_ice_lite(true).build(now);
-        rtc.add_local_candidate(host);
+        for host in hosts {
+            rtc.add_local_candidate(host.clone());
+        }
         Member {
             id,
             room,

@@ -16,13 +16,17 @@
 //! | file | job |
 //! |---|---|
 //! | `mod.rs` | [`SfuHandle`]: start the loop, send it what the pages say |
+//! | `addresses.rs` | where the UDP sockets listen, what they announce |
 //! | `member.rs` | one member's connection: its tracks in and out, who offers |
 //! | `run.rs` | the loop: UDP in and out, str0m's events, forwarding |
 
+mod addresses;
 mod member;
 mod run;
 
-use std::net::{IpAddr, SocketAddr};
+pub use addresses::{media_addresses, MediaAddress};
+
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,11 +41,9 @@ pub const DEFAULT_MEDIA_PORT: u16 = 8443;
 /// How the SFU is set up.
 #[derive(Clone, Debug)]
 pub struct SfuSettings {
-    /// Where the UDP socket binds.
-    pub bind: SocketAddr,
-    /// The address announced in the SFU's candidate, when the bound one is
-    /// not what browsers reach (behind a 1:1 NAT, in a container).
-    pub announced: Option<IpAddr>,
+    /// Where its UDP sockets bind, and what each announces
+    /// ([`media_addresses`] chooses them).
+    pub addresses: Vec<MediaAddress>,
     /// How long a member has to bring its connection up (ICE and DTLS)
     /// after its first offer; after that its state goes and the page is
     /// told. `Limits::media_connect_deadline`; tests shorten it.
@@ -71,21 +73,36 @@ pub enum Command {
 pub struct SfuHandle {
     commands: mpsc::UnboundedSender<Command>,
     members: Arc<AtomicUsize>,
-    local: SocketAddr,
+    local: Vec<SocketAddr>,
 }
 
 impl SfuHandle {
-    /// Binds the UDP socket and starts the loop on a thread of its own.
+    /// Binds the UDP sockets and starts the loop on a thread of its own.
+    /// Fails when the first address cannot be bound; any other that cannot
+    /// (an address the system is still setting up, say) is left out with a
+    /// warning.
     pub fn start(settings: SfuSettings, deliver: Deliver) -> std::io::Result<SfuHandle> {
         // str0m's DTLS and SRTP use the pure-Rust crypto chosen in Cargo.toml.
         str0m::crypto::from_feature_flags().install_process_default();
-        let socket = std::net::UdpSocket::bind(settings.bind)?;
-        socket.set_nonblocking(true)?;
-        let local = socket.local_addr()?;
+        let mut sockets = Vec::new();
+        for (index, address) in settings.addresses.iter().enumerate() {
+            match bind(address.bind) {
+                Ok(socket) => sockets.push((socket, address.announced)),
+                Err(err) if index == 0 => return Err(err),
+                Err(err) => log::warn!("the SFU cannot listen on udp {}: {err}", address.bind),
+            }
+        }
+        if sockets.is_empty() {
+            return Err(std::io::Error::other("no address to listen on"));
+        }
+        let local = sockets
+            .iter()
+            .map(|(socket, _)| socket.local_addr())
+            .collect::<std::io::Result<Vec<_>>>()?;
         let (commands, inbox) = mpsc::unbounded_channel();
         let members = Arc::new(AtomicUsize::new(0));
         let counted = members.clone();
-        crate::background::spawn("sfu", run::run(socket, settings, inbox, deliver, counted))?;
+        crate::background::spawn("sfu", run::run(sockets, settings, inbox, deliver, counted))?;
         Ok(SfuHandle {
             commands,
             members,
@@ -104,8 +121,14 @@ impl SfuHandle {
         self.members.load(Ordering::Relaxed)
     }
 
-    /// Where the UDP socket is bound.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+    /// Where the UDP sockets are bound.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local
     }
+}
+
+fn bind(address: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let socket = std::net::UdpSocket::bind(address)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }

@@ -7,15 +7,17 @@
 //! keyframe request, the connection up or dead), which the loop acts on.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{KeyframeRequestKind, MediaData, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output};
+use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -38,42 +40,52 @@ enum Propagate {
     Keyframe(PeerId, Mid, KeyframeRequestKind),
 }
 
-struct Sfu {
+/// One of the SFU's UDP sockets, and the address its candidate announces.
+struct MediaSocket {
     socket: UdpSocket,
-    local: SocketAddr,
-    host: Candidate,
+    announced: SocketAddr,
+}
+
+struct Sfu {
+    sockets: Vec<MediaSocket>,
+    /// One host candidate per socket, given to every member's connection.
+    hosts: Vec<Candidate>,
     settings: SfuSettings,
     members: HashMap<PeerId, Member>,
     deliver: Deliver,
 }
 
 pub async fn run(
-    socket: std::net::UdpSocket,
+    bound: Vec<(std::net::UdpSocket, IpAddr)>,
     settings: SfuSettings,
     mut commands: mpsc::UnboundedReceiver<Command>,
     deliver: Deliver,
     counted: Arc<AtomicUsize>,
 ) {
-    let Ok(local) = socket.local_addr() else {
-        return;
-    };
-    let Ok(socket) = UdpSocket::from_std(socket) else {
-        log::error!("the SFU's socket could not join its runtime");
-        return;
-    };
-    let announced = SocketAddr::new(settings.announced.unwrap_or(local.ip()), local.port());
-    let host = match Candidate::host(announced, "udp") {
-        Ok(host) => host,
-        Err(err) => {
-            log::error!("the SFU cannot announce {announced}: {err}");
-            return;
+    let mut sockets = Vec::new();
+    let mut hosts = Vec::new();
+    for (socket, announced) in bound {
+        let Ok(local) = socket.local_addr() else {
+            continue;
+        };
+        let Ok(socket) = UdpSocket::from_std(socket) else {
+            log::error!("the SFU's socket on {local} could not join its runtime");
+            continue;
+        };
+        let announced = SocketAddr::new(announced, local.port());
+        match Candidate::host(announced, "udp") {
+            Ok(host) => hosts.push(host),
+            Err(err) => {
+                log::error!("the SFU cannot announce {announced}: {err}");
+                continue;
+            }
         }
-    };
-    log::info!("SFU listening on udp {local}, announced as {announced}");
+        log::info!("SFU listening on udp {local}, announced as {announced}");
+        sockets.push(MediaSocket { socket, announced });
+    }
     let mut sfu = Sfu {
-        socket,
-        local,
-        host,
+        sockets,
+        hosts,
         settings,
         members: HashMap::new(),
         deliver,
@@ -88,14 +100,36 @@ pub async fn run(
                 Some(command) => sfu.on_command(command),
                 None => return,
             },
-            received = sfu.socket.recv_from(&mut buffer) => match received {
-                Ok((length, source)) => sfu.on_datagram(&buffer[..length], source),
+            (index, received) = receive_any(&sfu.sockets, &mut buffer) => match received {
+                Ok((length, source)) => {
+                    let destination = sfu.sockets[index].announced;
+                    sfu.on_datagram(&buffer[..length], source, destination);
+                }
                 Err(err) => log::debug!("SFU socket: {err}"),
             },
             () = tokio::time::sleep_until(wake.into()) => {}
         }
         sfu.tick(Instant::now());
     }
+}
+
+/// The next datagram on any of the sockets, with the index of the one it
+/// came in on. (One buffer for all: whichever socket is ready first reads
+/// into it.)
+async fn receive_any(
+    sockets: &[MediaSocket],
+    buffer: &mut [u8],
+) -> (usize, std::io::Result<(usize, SocketAddr)>) {
+    std::future::poll_fn(|context| {
+        for (index, media) in sockets.iter().enumerate() {
+            let mut read = ReadBuf::new(buffer);
+            if let Poll::Ready(result) = media.socket.poll_recv_from(context, &mut read) {
+                return Poll::Ready((index, result.map(|source| (read.filled().len(), source))));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 impl Sfu {
@@ -128,7 +162,7 @@ impl Sfu {
         let member = self
             .members
             .entry(id.clone())
-            .or_insert_with(|| Member::new(id.clone(), room.into(), self.host.clone(), now));
+            .or_insert_with(|| Member::new(id.clone(), room.into(), &self.hosts, now));
         match member.accept_offer(offer) {
             Ok(answer) => {
                 let sdp = answer.to_sdp_string();
@@ -198,7 +232,9 @@ impl Sfu {
         }
     }
 
-    fn on_datagram(&mut self, data: &[u8], source: SocketAddr) {
+    /// A datagram from `source` to our address `destination` (as announced:
+    /// str0m matches it against the candidates).
+    fn on_datagram(&mut self, data: &[u8], source: SocketAddr, destination: SocketAddr) {
         let Ok(contents) = data.try_into() else {
             return;
         };
@@ -207,7 +243,7 @@ impl Sfu {
             Receive {
                 proto: Protocol::Udp,
                 source,
-                destination: self.local,
+                destination,
                 contents,
             },
         );
@@ -299,10 +335,18 @@ impl Sfu {
                         break;
                     }
                     Ok(Output::Transmit(transmit)) => {
-                        // UDP: a full buffer drops the datagram, as the network would.
-                        let _ = self
-                            .socket
-                            .try_send_to(&transmit.contents, transmit.destination);
+                        // From the socket whose address str0m chose; UDP: a
+                        // full buffer drops the datagram, as the network would.
+                        let socket = self
+                            .sockets
+                            .iter()
+                            .find(|media| media.announced == transmit.source)
+                            .or(self.sockets.first());
+                        if let Some(media) = socket {
+                            let _ = media
+                                .socket
+                                .try_send_to(&transmit.contents, transmit.destination);
+                        }
                     }
                     Ok(Output::Event(event)) => on_event(member, event, &mut propagate),
                     Err(err) => {

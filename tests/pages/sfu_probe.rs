@@ -2,8 +2,7 @@
 //! page (`tests/sfu_probe/probe/index.html`, none of the steps' code) in
 //! three Chromium windows publishes the fake camera once to the server and
 //! receives the two others' video through it, each window with one
-//! connection. (Firefox does not get past ICE checking with the SFU on
-//! loopback yet: step 20's work in progress.)
+//! connection.
 
 use crate::common;
 
