@@ -44,7 +44,8 @@ let handlers = {
 function updateSentTracks() {
   const wanted = { audio: devices.audio.track, video: screenTrack ?? devices.video.track };
   for (const kind of ['audio', 'video']) {
-    const sent = kind === 'video' ? localStream.getVideoTracks()[0] : localStream.getAudioTracks()[0];
+    // null, not undefined, when nothing is sent: compared with `next` below.
+    const sent = (kind === 'video' ? localStream.getVideoTracks()[0] : localStream.getAudioTracks()[0]) ?? null;
     const next = wanted[kind];
     if (sent === next) continue;
     if (sent) localStream.removeTrack(sent);
