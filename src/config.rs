@@ -102,7 +102,7 @@ struct Args {
     /// The address step 20's SFU announces to browsers, when it is not the one it listens on (behind a 1:1 NAT, in a container)
     #[arg(long, env = "MEDIA_ADDRESS")]
     media_address: Option<std::net::IpAddr>,
-    /// Folder holding the steps' page folders app01/ ... app19/ (default: the crate's static/)
+    /// Folder holding the steps' page folders app01/ ... app20/ (default: the crate's static/)
     #[arg(long, env = "STATIC_ROOT")]
     static_root: Option<PathBuf>,
 }

@@ -210,6 +210,22 @@ pub fn app19() -> Step {
 }
 // ANCHOR_END: app19
 
+// ANCHOR: app20
+/// Step 20: past the mesh, a selective forwarding unit.
+///
+/// What this step's server offers: step 19's, and the SFU (`src/sfu/`):
+/// each page sends its media once, over one connection to the server, which
+/// forwards it to every other member of its room; rooms of
+/// [`crate::sfu::ROOM_SIZE`].
+pub fn app20() -> Step {
+    Step::new("app20")
+        .with_signaling(Policy::Rooms)
+        .with_ice_servers()
+        .with_resume()
+        .with_sfu()
+}
+// ANCHOR_END: app20
+
 /// Every step, in order: for tests and tools that
 /// go through them all.
 pub fn all() -> Vec<Step> {
@@ -233,5 +249,6 @@ pub fn all() -> Vec<Step> {
         app17(),
         app18(),
         app19(),
+        app20(),
     ]
 }

@@ -55,9 +55,12 @@ impl Step {
     }
 
     /// Runs the SFU: each page sends its media to the server once, and the
-    /// server forwards it to the others of its room (step 20).
+    /// server forwards it to the others of its room (step 20). Rooms hold
+    /// [`crate::sfu::ROOM_SIZE`] people unless `ROOM_SIZE` says otherwise:
+    /// a member's upload no longer grows with the room.
     pub fn with_sfu(mut self) -> Step {
         self.sfu = true;
+        self.limits = self.limits.with_room_size(crate::sfu::ROOM_SIZE);
         self
     }
 
@@ -129,6 +132,10 @@ mod tests {
         assert_eq!(step.limits(Some(8)).room_size, 2);
         let open = Step::new("app16").with_signaling(Policy::Direct);
         assert_eq!(open.limits(Some(8)).room_size, 8);
+        // Step 20 raises the default; ROOM_SIZE still decides.
+        let sfu = Step::new("app20").with_sfu();
+        assert_eq!(sfu.limits(None).room_size, crate::sfu::ROOM_SIZE);
+        assert_eq!(sfu.limits(Some(16)).room_size, 16);
         assert_eq!(open.limits(None), Limits::default());
     }
 }

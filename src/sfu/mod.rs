@@ -35,6 +35,13 @@ use tokio::sync::mpsc;
 
 use crate::signaling::peers::PeerId;
 
+/// People in a room of step 20 unless `ROOM_SIZE` says otherwise: each
+/// member uploads one copy of its media whatever the room's size, and
+/// receives one per other member, so the limit is the downlink and the
+/// decoding of eleven pictures on an ordinary laptop, not the uplink as in
+/// the mesh (whose rooms hold 4). `ROOM_SIZE` goes up to 16.
+pub const ROOM_SIZE: usize = 12;
+
 /// The UDP port the SFU listens on unless told otherwise.
 pub const DEFAULT_MEDIA_PORT: u16 = 8443;
 

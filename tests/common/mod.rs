@@ -49,6 +49,11 @@ pub fn serve_again_on(step: Step, port: u16) -> Server {
 }
 
 fn serve_on_port(step: Step, config: Config, port: u16) -> Server {
+    // Step 20's SFU on a free UDP port too: tests run side by side.
+    let config = Config {
+        media_port: 0,
+        ..config
+    };
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind a loopback port");
     match server::start_on(listener, step, &config) {
         Ok(server) => server,

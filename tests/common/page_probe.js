@@ -19,6 +19,13 @@
 //   videoFrames(selector, wanted, timeoutMs)  frames presented by a <video>
 //   inbound(kind)    summed inbound-rtp counters of every peer connection
 //   inboundEach(kind)  the same counters for each open connection
+//   inboundByTile(kind)  the same counters for each member's tile, by the
+//                    name on it, from the receiver of the tile's track
+//                    (step 20: every member comes over one connection)
+//   outbound(kind)   the open connections' outbound-rtp reports of kind:
+//                    how many, their bytesSent summed, and why the
+//                    browser holds the video back (qualityLimitationReason:
+//                    none, cpu, bandwidth; Chromium only)
 //   selectedPair()   the candidate pair the last open connection sends on
 //   selectedPairs()  the same for every open connection
 //   (#no-webrtc)     a page opened with this fragment has no RTCPeerConnection
@@ -242,6 +249,47 @@
       return { type: candidate.candidateType, address: `${candidate.address}:${candidate.port}` };
     };
     return { local: side(pair.localCandidateId), remote: side(pair.remoteCandidateId) };
+  };
+
+  // Step 20: counters of each tile's track, read from its receiver.
+  probe.inboundByTile = async (kind) => {
+    const receivers = probe.peerConnections
+      .filter((pc) => pc.connectionState !== 'closed')
+      .flatMap((pc) => pc.getReceivers());
+    const byName = {};
+    for (const tile of document.querySelectorAll('#peers .peer')) {
+      const name = tile.querySelector('.peer-name')?.textContent ?? '?';
+      const element = tile.querySelector(kind === 'video' ? 'video' : 'audio');
+      const track = element?.srcObject?.getTracks().find((t) => t.kind === kind);
+      const receiver = track && receivers.find((r) => r.track === track);
+      const total = { framesDecoded: 0, bytesReceived: 0, totalSamplesReceived: 0, packetsReceived: 0 };
+      if (receiver) {
+        (await receiver.getStats()).forEach((report) => {
+          if (report.type === 'inbound-rtp' && report.kind === kind) {
+            for (const key of Object.keys(total)) total[key] += report[key] || 0;
+          }
+        });
+      }
+      byName[name] = total;
+    }
+    return byName;
+  };
+
+  // How many outbound RTP streams of `kind` the open connections send
+  // (one per connection carrying that kind), and their bytes summed.
+  probe.outbound = async (kind) => {
+    const out = { streams: 0, bytesSent: 0, limitedBy: [] };
+    for (const pc of probe.peerConnections) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((report) => {
+        if (report.type === 'outbound-rtp' && report.kind === kind) {
+          out.streams += 1;
+          out.bytesSent += report.bytesSent || 0;
+          if (report.qualityLimitationReason) out.limitedBy.push(report.qualityLimitationReason);
+        }
+      });
+    }
+    return out;
   };
 
   // The same counters summed over every open connection.

@@ -56,7 +56,8 @@ impl ServerProcess {
         file_limit: Option<u64>,
     ) -> ServerProcess {
         let mut command = Command::new(example_binary(example));
-        command.args(["--port", "0"]);
+        // Free ports for HTTP and for step 20's SFU: tests run side by side.
+        command.args(["--port", "0", "--media-port", "0"]);
         ServerProcess::launch(command, example, args, env, file_limit)
     }
 
@@ -64,7 +65,7 @@ impl ServerProcess {
     /// where a stopped one was, as a restart after a deploy does.
     pub fn start_on_port(example: &str, port: u16) -> ServerProcess {
         let mut command = Command::new(example_binary(example));
-        command.args(["--port", &port.to_string()]);
+        command.args(["--port", &port.to_string(), "--media-port", "0"]);
         ServerProcess::launch(command, example, &[], &[], None)
     }
 

@@ -1,0 +1,290 @@
+//! Step 20: media through the server's SFU. Five people in one room (one of
+//! them in Firefox) each see and hear the four others over one connection;
+//! a leaver's tile goes, a latecomer's picture reaches everyone, a camera
+//! turned off and on again is seen so by everyone; and a page uploads one
+//! copy of its video whatever the room's size.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use videochat::steps;
+
+use crate::common;
+use common::browser::{browser, firefox, BrowserTurn, Page};
+use common::call::{CONNECTING, QUICK};
+use common::deadline::run;
+use common::rooms::{expect_last_chat_line, join_with_devices};
+
+/// How long a leaver's tile may stay: the server's `leave` is immediate.
+const TILE_GONE_WITHIN: Duration = Duration::from_secs(5);
+/// How long a newcomer's picture may take to reach the others, from the
+/// moment its camera is on (it joined a moment before): its offer, the
+/// SFU's offers to everyone, ICE and DTLS, and the keyframe the SFU asks
+/// its browser for as each subscription opens.
+const LATECOMER_SEEN_WITHIN: Duration = Duration::from_secs(15);
+
+/// Waits until `page` shows a tile for each of `names`, each receiving
+/// video frames and sound through the server, and returns the counters.
+async fn expect_media_from(page: &Page<'_>, names: &[&str], timeout: Duration) -> Value {
+    let mut wanted: Vec<&str> = names.to_vec();
+    wanted.sort();
+    let first = page
+        .wait_for(
+            &format!("tiles for {wanted:?}, each with video frames and sound"),
+            &format!(
+                "const video = await window.__probe.inboundByTile('video'); \
+                 const audio = await window.__probe.inboundByTile('audio'); \
+                 const flowing = {}.every((n) => video[n] && video[n].framesDecoded > 0 \
+                   && audio[n].totalSamplesReceived > 0); \
+                 return flowing && {{ video, audio }};",
+                json!(wanted)
+            ),
+            timeout,
+        )
+        .await;
+    // And still growing: every tile's picture and sound keep arriving.
+    page.wait_for(
+        "every tile's frames and samples to grow",
+        &format!(
+            "const before = {first}; \
+             const video = await window.__probe.inboundByTile('video'); \
+             const audio = await window.__probe.inboundByTile('audio'); \
+             return {}.every((n) => video[n] && \
+               video[n].framesDecoded > before.video[n].framesDecoded && \
+               audio[n].totalSamplesReceived > before.audio[n].totalSamplesReceived);",
+            json!(wanted)
+        ),
+        QUICK,
+    )
+    .await;
+    first
+}
+
+/// Asserts `page` shows the tiles of `names` and no other.
+async fn expect_tiles(page: &Page<'_>, names: &[&str]) {
+    let mut wanted: Vec<&str> = names.to_vec();
+    wanted.sort();
+    let shown = page
+        .eval(
+            "return [...document.querySelectorAll('#peers .peer .peer-name')].map((n) => n.textContent).sort();",
+            vec![],
+        )
+        .await;
+    assert_eq!(shown, json!(wanted), "{}: tiles", page.name());
+}
+
+/// Asserts `page` has one open RTCPeerConnection, to the server.
+async fn expect_one_connection(page: &Page<'_>) {
+    let open = page
+        .eval(
+            "return window.__probe.peerConnections.filter((pc) => pc.connectionState !== 'closed').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(open, json!(1), "{}: open RTCPeerConnections", page.name());
+}
+
+/// Waits until the `<video>` of `name`'s tile on `page` presents 10 frames
+/// within 3 s (a picture a person sees moving), and returns what it saw.
+async fn expect_tile_video_playing(page: &Page<'_>, name: &str) -> Value {
+    page.wait_for(
+        &format!("the video of {name}'s tile to present 10 frames within 3 s"),
+        &format!(
+            "const tile = [...document.querySelectorAll('#peers .peer')] \
+               .find((t) => t.querySelector('.peer-name').textContent === {}); \
+             if (!tile) return false; \
+             tile.querySelector('video').id = 'tile-under-test'; \
+             const seen = await window.__probe.videoFrames('#tile-under-test', 10, 3000); \
+             tile.querySelector('video').removeAttribute('id'); \
+             return seen.frames >= 10 && seen.width > 0 && seen;",
+            json!(name)
+        ),
+        QUICK + QUICK,
+    )
+    .await
+}
+
+/// A condition: `name`'s tile has `data-{flag}` set to `value`.
+fn tile_says(name: &str, flag: &str, value: &str) -> String {
+    format!(
+        "const tile = [...document.querySelectorAll('#peers .peer')] \
+           .find((t) => t.querySelector('.peer-name').textContent === {}); \
+         return tile && tile.dataset[{}] === {};",
+        json!(name),
+        json!(flag),
+        json!(value)
+    )
+}
+
+/// How many video streams `page` sends, and their bytes a second over 3 s.
+async fn upload(page: &Page<'_>) -> Value {
+    page.eval(
+        "const before = await window.__probe.outbound('video'); \
+         const start = performance.now(); \
+         await new Promise((resolve) => setTimeout(resolve, 3000)); \
+         const after = await window.__probe.outbound('video'); \
+         const seconds = (performance.now() - start) / 1000; \
+         return { streams: after.streams, bytesPerSecond: (after.bytesSent - before.bytesSent) / seconds, \
+                  limitedBy: after.limitedBy };",
+        vec![],
+    )
+    .await
+}
+
+#[test]
+fn five_people_each_see_and_hear_four_through_one_connection() {
+    run(async {
+        let chromium = browser().await;
+        let gecko = firefox().await;
+        let server = common::serve(steps::app20());
+        let url = server.url();
+        let names = ["Alice", "Bob", "Carol", "Dave", "Erin"];
+        let mut pages = Vec::new();
+        for name in names {
+            let browser = if name == "Bob" { &gecko } else { &chromium };
+            let page = browser.open(&name.to_lowercase(), &url).await;
+            join_with_devices(&page, name, Some("r")).await;
+            pages.push(page);
+        }
+        for (page, name) in pages.iter().zip(names) {
+            let others: Vec<&str> = names.iter().copied().filter(|n| *n != name).collect();
+            expect_media_from(page, &others, CONNECTING + CONNECTING).await;
+            expect_tiles(page, &others).await;
+            expect_one_connection(page).await;
+        }
+        // Frames presented on screen, not only decoded: on each page, the
+        // tile of the one who joined after them (the first one's, for Erin).
+        for (index, page) in pages.iter().enumerate() {
+            expect_tile_video_playing(page, names[(index + 1) % names.len()]).await;
+        }
+        assert_eq!(server.sfu_members(), 5);
+        // Chat goes through the server to everyone.
+        pages[0].type_into("#message", "hello everyone").await;
+        pages[0].click("#send-message").await;
+        for page in &pages[1..] {
+            expect_last_chat_line(page, "Alice", "hello everyone").await;
+        }
+
+        // Dave leaves: the others show three tiles.
+        let dave = pages.remove(3);
+        dave.click("#leave").await;
+        let left = Instant::now();
+        for page in &pages {
+            page.wait_for(
+                "Dave's tile to go",
+                "return document.querySelectorAll('#peers .peer').length === 3 && \
+                   ![...document.querySelectorAll('.peer-name')].some((n) => n.textContent === 'Dave');",
+                TILE_GONE_WITHIN,
+            )
+            .await;
+        }
+        eprintln!("Dave's tile gone everywhere after {:?}", left.elapsed());
+        dave.close().await;
+
+        // Frank joins late: everyone gets his picture.
+        let frank = chromium.open("frank", &url).await;
+        join_with_devices(&frank, "Frank", Some("r")).await;
+        let camera_on = Instant::now();
+        for page in &pages {
+            page.wait_for(
+                "Frank's picture",
+                "const video = await window.__probe.inboundByTile('video'); \
+                 return video.Frank && video.Frank.framesDecoded > 0;",
+                LATECOMER_SEEN_WITHIN,
+            )
+            .await;
+        }
+        eprintln!(
+            "Frank's first frame everywhere {:?} after his camera came on",
+            camera_on.elapsed()
+        );
+        expect_media_from(&frank, &["Alice", "Bob", "Carol", "Erin"], CONNECTING).await;
+        pages.push(frank);
+
+        // Carol turns her camera off, then on: every other tile of hers
+        // says so, and her picture comes back for everyone.
+        let carol = &pages[2];
+        let others: Vec<&Page<'_>> = pages.iter().filter(|p| p.name() != carol.name()).collect();
+        carol.set_device("camera", false).await;
+        for page in &others {
+            page.wait_for(
+                "Carol's tile to say camera off",
+                &tile_says("Carol", "camera", "off"),
+                QUICK,
+            )
+            .await;
+        }
+        carol.set_device("camera", true).await;
+        for page in &others {
+            page.wait_for(
+                "Carol's tile to say camera on",
+                &tile_says("Carol", "camera", "on"),
+                QUICK,
+            )
+            .await;
+            expect_tile_video_playing(page, "Carol").await;
+        }
+        for page in &pages {
+            page.assert_no_uncaught_errors().await;
+        }
+    });
+}
+
+/// Opens `name`'s page at `url` and joins room "r" with every device off:
+/// a member who only watches.
+async fn join_watching<'t>(browser: &'t BrowserTurn, url: &str, name: &str) -> Page<'t> {
+    let page = browser.open(&name.to_lowercase(), url).await;
+    page.wait_for_status("type your name", QUICK).await;
+    page.type_into("#username", name).await;
+    page.type_into("#room", "r").await;
+    page.click("#join").await;
+    page.wait_for(
+        "the chat screen",
+        "return !document.getElementById('chat').hidden;",
+        QUICK,
+    )
+    .await;
+    page
+}
+
+#[test]
+fn a_page_uploads_one_copy_of_its_video_for_two_watchers_or_four() {
+    run(async {
+        let chromium = browser().await;
+        let server = common::serve(steps::app20());
+        let url = server.url();
+        let alice = chromium.open("alice", &url).await;
+        join_with_devices(&alice, "Alice", Some("r")).await;
+        let mut watchers = Vec::new();
+        let mut upload_by_size = Vec::new();
+        for name in ["Bob", "Carol", "Dave", "Erin"] {
+            watchers.push(join_watching(&chromium, &url, name).await);
+            if watchers.len() == 2 || watchers.len() == 4 {
+                for watcher in &watchers {
+                    expect_media_from(watcher, &["Alice"], CONNECTING).await;
+                }
+                upload_by_size.push((watchers.len(), upload(&alice).await));
+            }
+        }
+        // One copy to the server whether two or four watch (a mesh page
+        // sends one per member: twice as many bytes for four).
+        eprintln!("Alice's video upload by number of watchers: {upload_by_size:?}");
+        for (watching, sent) in &upload_by_size {
+            assert_eq!(
+                sent["streams"],
+                json!(1),
+                "video streams sent to {watching} watchers"
+            );
+        }
+        let rate = |i: usize| {
+            upload_by_size[i].1["bytesPerSecond"]
+                .as_f64()
+                .unwrap_or(0.0)
+        };
+        let ratio = rate(1) / rate(0);
+        assert!(
+            (0.67..1.5).contains(&ratio),
+            "four watchers / two: {ratio:.2} ({upload_by_size:?})"
+        );
+    });
+}
