@@ -12,6 +12,7 @@ use videochat::steps;
 use crate::common;
 use common::browser::{browser, firefox, BrowserTurn, Page};
 use common::call::{CONNECTING, QUICK};
+use common::cut::{client_ports_to, cut};
 use common::deadline::run;
 use common::rooms::{expect_last_chat_line, join_with_devices};
 
@@ -22,6 +23,8 @@ const TILE_GONE_WITHIN: Duration = Duration::from_secs(5);
 /// SFU's offers to everyone, ICE and DTLS, and the keyframe the SFU asks
 /// its browser for as each subscription opens.
 const LATECOMER_SEEN_WITHIN: Duration = Duration::from_secs(15);
+/// A page's reconnect: its first attempt comes after 1 s, then 2, 4, 8.
+const RECONNECTING: Duration = Duration::from_secs(20);
 
 /// Waits until `page` shows a tile for each of `names`, each receiving
 /// video frames and sound through the server, and returns the counters.
@@ -116,6 +119,17 @@ fn tile_says(name: &str, flag: &str, value: &str) -> String {
     )
 }
 
+/// A condition: `name`'s tile has (or has not) the class `class`.
+fn tile_has_class(name: &str, class: &str, has: bool) -> String {
+    format!(
+        "const tile = [...document.querySelectorAll('#peers .peer')] \
+           .find((t) => t.querySelector('.peer-name').textContent === {}); \
+         return Boolean(tile) && tile.classList.contains({}) === {has};",
+        json!(name),
+        json!(class)
+    )
+}
+
 /// How many video streams `page` sends, and their bytes a second over 3 s.
 async fn upload(page: &Page<'_>) -> Value {
     page.eval(
@@ -200,6 +214,36 @@ fn five_people_each_see_and_hear_four_through_one_connection() {
         );
         expect_media_from(&frank, &["Alice", "Bob", "Carol", "Erin"], CONNECTING).await;
         pages.push(frank);
+
+        // The speaking ring, read from each member's own receiver: Carol's
+        // fake microphone lights her tile for everyone; with it off, the
+        // tile stays dark.
+        let carol = &pages[2];
+        let others: Vec<&Page<'_>> = pages.iter().filter(|p| p.name() != carol.name()).collect();
+        for page in &others {
+            page.wait_for(
+                "Carol's tile to light: she is speaking",
+                &tile_has_class("Carol", "speaking", true),
+                QUICK,
+            )
+            .await;
+        }
+        carol.set_device("microphone", false).await;
+        for page in &others {
+            page.wait_for(
+                "Carol's tile to say microphone off",
+                &tile_says("Carol", "microphone", "off"),
+                QUICK,
+            )
+            .await;
+            page.wait_for(
+                "Carol's tile to go dark",
+                &tile_has_class("Carol", "speaking", false),
+                QUICK,
+            )
+            .await;
+        }
+        carol.set_device("microphone", true).await;
 
         // Carol turns her camera off, then on: every other tile of hers
         // says so, and her picture comes back for everyone.
@@ -286,5 +330,54 @@ fn a_page_uploads_one_copy_of_its_video_for_two_watchers_or_four() {
             (0.67..1.5).contains(&ratio),
             "four watchers / two: {ratio:.2} ({upload_by_size:?})"
         );
+    });
+}
+
+/// Step 19's recovery with the SFU: Alice's signaling socket is cut under
+/// her (`ss -K`). Her page resumes its place and, since an offer of the
+/// server's may have been lost meanwhile, restarts ICE with the server: a
+/// new ICE username fragment, the same one connection, and Bob (in
+/// Firefox) keeps receiving her picture and sound, as she does his.
+#[test]
+fn a_cut_socket_resumes_and_restarts_ice_with_the_server() {
+    run(async {
+        let chromium = browser().await;
+        let gecko = firefox().await;
+        let server = common::serve(steps::app20());
+        let url = server.url();
+        let port = server.addr().port();
+        let before = client_ports_to(port);
+        let alice = chromium.open("alice", &url).await;
+        alice
+            .wait_for_status("connected to the signaling server", QUICK)
+            .await;
+        let alice_ports = client_ports_to(port).difference(&before).copied().collect();
+        join_with_devices(&alice, "Alice", Some("r")).await;
+        let bob = gecko.open("bob", &url).await;
+        join_with_devices(&bob, "Bob", Some("r")).await;
+        expect_media_from(&alice, &["Bob"], CONNECTING).await;
+        expect_media_from(&bob, &["Alice"], CONNECTING).await;
+        let ufrag = "return /a=ice-ufrag:(\\S+)/.exec(window.__probe.peerConnections \
+                     .find((pc) => pc.connectionState !== 'closed').localDescription.sdp)[1];";
+        let first = alice.eval(ufrag, vec![]).await;
+
+        cut(&alice_ports, port);
+        alice
+            .wait_for_status("back in room \"r\", media kept", RECONNECTING)
+            .await;
+        alice
+            .wait_for(
+                "a new ICE username fragment, through an ICE restart",
+                &format!("const now = (() => {{ {ufrag} }})(); return now !== {first} && now;"),
+                QUICK,
+            )
+            .await;
+        expect_media_from(&alice, &["Bob"], QUICK).await;
+        expect_media_from(&bob, &["Alice"], QUICK).await;
+        expect_one_connection(&alice).await;
+        expect_one_connection(&bob).await;
+        for page in [&alice, &bob] {
+            page.assert_no_uncaught_errors().await;
+        }
     });
 }
