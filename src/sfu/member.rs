@@ -89,6 +89,7 @@ impl Member {
         }
     }
 
+    // ANCHOR: yield
     /// The page's offer: the SFU's own pending offer, if any, yields.
     pub fn accept_offer(&mut self, offer: SdpOffer) -> Result<SdpAnswer, RtcError> {
         let answer = self.rtc.sdp_api().accept_offer(offer)?;
@@ -104,6 +105,7 @@ impl Member {
         }
         Ok(answer)
     }
+    // ANCHOR_END: yield
 
     /// The page's answer to the SFU's offer. False when no offer of the
     /// SFU's is waiting (the page answered nothing, or an old offer).
@@ -152,6 +154,7 @@ impl Member {
         });
     }
 
+    // ANCHOR: offer_changes
     /// The SFU's next offer, when tracks wait to be added or stopped and no
     /// offer is out. The stream id of each forwarded track is its
     /// publisher's member id, which is how the page groups tracks in tiles.
@@ -181,6 +184,7 @@ impl Member {
         self.pending = Some(pending);
         Some(offer)
     }
+    // ANCHOR_END: offer_changes
 
     /// Writes `data`, published by `publisher`, to this member if it
     /// receives that track. True when written.

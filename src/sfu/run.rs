@@ -91,6 +91,7 @@ pub async fn run(
         deliver,
     };
     let mut buffer = vec![0u8; 2000];
+    // ANCHOR: loop
     loop {
         let next = sfu.drain();
         counted.store(sfu.members.len(), Ordering::Relaxed);
@@ -111,6 +112,7 @@ pub async fn run(
         }
         sfu.tick(Instant::now());
     }
+    // ANCHOR_END: loop
 }
 
 /// The next datagram on any of the sockets, with the index of the one it
@@ -374,6 +376,7 @@ impl Sfu {
                     }
                 }
             }
+            // ANCHOR: forward
             Propagate::Media(publisher, data) => {
                 let Some(room) = self.members.get(&publisher).map(|m| m.room.clone()) else {
                     return;
@@ -387,6 +390,7 @@ impl Sfu {
                     }
                 }
             }
+            // ANCHOR_END: forward
             Propagate::Keyframe(publisher, mid, kind) => {
                 if let Some(publisher) = self.members.get_mut(&publisher) {
                     publisher.request_keyframe(mid, kind);

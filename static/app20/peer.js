@@ -7,9 +7,9 @@
 // every other member; and it receives every other member's tracks over the
 // same connection, each tagged with the member it comes from. The offers
 // and answers for the server travel over the signaling socket as
-// `media-offer` and `media-answer`; the chat and the camera and microphone
-// state, which went over each call's data channel, go through the signaling
-// server too (chat.js).
+// `media-offer` and `media-answer`; the chat (chat.js) and the camera and
+// microphone state (announceMediaState, below), which went over each call's
+// data channel, go through the signaling server too.
 
 import { setChatEnabled } from './chat.js';
 import { iceServersLoaded, watchIceServerErrors } from './ice-servers.js';

@@ -19,25 +19,16 @@ use common::ws::{
 };
 use serde_json::json;
 use str0m::media::{Direction, MediaKind};
-use videochat::config::Config;
-use videochat::server::{Server, Step};
-use videochat::signaling::{Limits, Policy};
+use videochat::server::Server;
+use videochat::signaling::Limits;
+use videochat::steps;
 
 use common::str0m_peer::Str0mPeer;
 
-/// A step 19 server with the SFU on a free UDP port: what step 20's page
-/// will talk to.
+/// Step 20's server (the test harness gives the SFU a free UDP port), with
+/// `limits`.
 fn sfu_server(limits: Limits) -> Server {
-    let step = Step::new("app19")
-        .with_signaling(Policy::Rooms)
-        .with_resume()
-        .with_sfu()
-        .with_limits(limits);
-    let config = Config {
-        media_port: 0,
-        ..Config::default()
-    };
-    common::serve_with(step, config)
+    common::serve(steps::app20().with_limits(limits))
 }
 
 /// An offer as a browser publishing a camera and a microphone makes it.
