@@ -12,7 +12,7 @@
 // data channel, go through the signaling server too.
 
 import { setChatEnabled } from './chat.js';
-import { iceServersLoaded, watchIceServerErrors } from './ice-servers.js';
+import { iceServersLoaded, relayRefusalNote, watchIceServerErrors } from './ice-servers.js';
 import { myName } from './join.js';
 import { localStream, mediaState } from './media.js';
 import { onConnectionState, recoverNow, stopRecovery } from './recovery.js';
@@ -210,7 +210,7 @@ function recoveryHooks(connection) {
   return {
     restart: () => restartIce(connection),
     giveUp() {
-      setStatus('Lost the connection to the server. Press Call again to reconnect.');
+      setStatus(`Lost the connection to the server. Press Call again to reconnect.${relayRefusalNote()}`);
       closeConnection();
     },
     changed: showAllStates,

