@@ -18,6 +18,9 @@
 //! bench's optimisation), so its CPU is its own. The machine is shared and
 //! the browsers fill it: read the ratios, not the absolute figures.
 
+/// The benches' own helpers (`benches/common/`): reading a process's CPU.
+#[path = "common/mod.rs"]
+mod bench_common;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -95,7 +98,7 @@ impl ServerChild {
     }
 
     fn cpu_time(&self) -> Duration {
-        cpu_time(self.child.id())
+        bench_common::cpu_time(self.child.id())
     }
 }
 
@@ -104,20 +107,6 @@ impl Drop for ServerChild {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// User + system CPU time of process `pid` so far (/proc/PID/stat).
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    // SAFETY: sysconf only reads a configuration value.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Duration::from_micros(ticks * 1_000_000 / per_second)
 }
 
 /// CPU time of every Chromium process (browser, renderers, GPU, utility).
@@ -132,7 +121,7 @@ fn chromium_cpu_time() -> Duration {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.starts_with("chrom"))
         })
-        .map(cpu_time)
+        .map(bench_common::cpu_time)
         .sum()
 }
 
