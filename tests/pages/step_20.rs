@@ -94,27 +94,33 @@ async fn expect_tile_video_playing(page: &Page<'_>, name: &str) -> Value {
     page.wait_for(
         &format!("the video of {name}'s tile to present 10 frames within 3 s"),
         &format!(
-            "const tile = [...document.querySelectorAll('#peers .peer')] \
-               .find((t) => t.querySelector('.peer-name').textContent === {}); \
+            "{} \
              if (!tile) return false; \
              tile.querySelector('video').id = 'tile-under-test'; \
              const seen = await window.__probe.videoFrames('#tile-under-test', 10, 3000); \
              tile.querySelector('video').removeAttribute('id'); \
              return seen.frames >= 10 && seen.width > 0 && seen;",
-            json!(name)
+            find_tile(name)
         ),
         QUICK + QUICK,
     )
     .await
 }
 
+/// A script line that sets `tile` to the tile named `name` (or undefined).
+fn find_tile(name: &str) -> String {
+    format!(
+        "const tile = [...document.querySelectorAll('#peers .peer')] \
+           .find((t) => t.querySelector('.peer-name').textContent === {});",
+        json!(name)
+    )
+}
+
 /// A condition: `name`'s tile has `data-{flag}` set to `value`.
 fn tile_says(name: &str, flag: &str, value: &str) -> String {
     format!(
-        "const tile = [...document.querySelectorAll('#peers .peer')] \
-           .find((t) => t.querySelector('.peer-name').textContent === {}); \
-         return tile && tile.dataset[{}] === {};",
-        json!(name),
+        "{} return tile && tile.dataset[{}] === {};",
+        find_tile(name),
         json!(flag),
         json!(value)
     )
@@ -123,10 +129,8 @@ fn tile_says(name: &str, flag: &str, value: &str) -> String {
 /// A condition: `name`'s tile has (or has not) the class `class`.
 fn tile_has_class(name: &str, class: &str, has: bool) -> String {
     format!(
-        "const tile = [...document.querySelectorAll('#peers .peer')] \
-           .find((t) => t.querySelector('.peer-name').textContent === {}); \
-         return Boolean(tile) && tile.classList.contains({}) === {has};",
-        json!(name),
+        "{} return Boolean(tile) && tile.classList.contains({}) === {has};",
+        find_tile(name),
         json!(class)
     )
 }
@@ -409,13 +413,13 @@ fn a_shared_screen_and_another_camera_reach_the_others() {
             bob.wait_for(
                 &format!("Alice's picture to be {shape} after {click}"),
                 &format!(
-                    "const tile = [...document.querySelectorAll('#peers .peer')] \
-                       .find((t) => t.querySelector('.peer-name').textContent === 'Alice'); \
+                    "{} \
                      const v = tile && tile.querySelector('video'); \
                      if (!v || v.videoWidth === 0) return false; \
                      const ratio = v.videoWidth / v.videoHeight; \
                      const shape = Math.abs(ratio - 16 / 9) < 0.05 ? 'wide' : Math.abs(ratio - 4 / 3) < 0.05 ? 'camera' : 'other'; \
                      return shape === {} && tile.querySelector('.peer-flags').textContent === {} && `${{v.videoWidth}}x${{v.videoHeight}}`;",
+                    find_tile("Alice"),
                     json!(shape),
                     json!(flags)
                 ),
